@@ -1,0 +1,25 @@
+"""Errors a user can act on: what is wrong, where (YAML key path or HDF5 dataset), and what is allowed.
+
+The CLI prints `str(error)` on one line and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TwinInputError(ValueError):
+    """Bad user input. `where` is a YAML key path (``scene.zones.wall.k``) or an HDF5 dataset."""
+
+    def __init__(self, where: str, value: Any, message: str):
+        self.where, self.value, self.message = where, value, message
+        super().__init__(f"{where}: {_show(value)} — {message}")
+
+
+class SceneError(TwinInputError):
+    """A scene that does not validate."""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,213 @@
+"""Typed schema of a scene file: what a factory layout YAML may contain.
+
+Every length is in metres, temperatures in °C, powers in W, times in s. Collections the user addresses
+by name (zones, heaters, conveyors, robots, sensors) are YAML mappings keyed by that name, so that any
+value can be overridden or swept from the command line (``scene.heaters.oven_1.setpoint=130``).
+
+The dataclasses only describe shapes and defaults; `twin.scene_validation` turns a plain mapping into a
+`Scene`, checking types, ranges and geometry and naming the key path of anything wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Point = list[float]  # [x, y] on a 2D floor, [x, y, z] in a 3D hall, metres
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The simulated hall: a box from the origin to `size`, cut into cubic or box cells.
+
+    size: extent per axis [x, y] (2D floor plan) or [x, y, z] (3D), m.
+    spacing: cell edge, m; one number for all axes or one per axis.
+    thickness: 2D only — height of the air layer the floor plan stands for, m.
+    """
+
+    size: list[float]
+    spacing: float | list[float]
+    thickness: float = 3.0
+
+
+@dataclass(frozen=True)
+class Material:
+    """Thermal properties. k: conductivity W/(m·K); rho_c: volumetric heat capacity J/(m³·K)."""
+
+    k: float
+    rho_c: float
+
+
+@dataclass(frozen=True)
+class Medium:
+    """What fills cells that no zone covers: a named material, or k and rho_c given directly."""
+
+    material: str | None = None
+    k: float | None = None
+    rho_c: float | None = None
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A region of other material: a box ([[x0, y0(, z0)], [x1, y1(, z1)]]) or a 2D polygon.
+
+    In 3D a polygon is extruded over `z_range` (default: the full height). k / rho_c override the
+    material's values.
+    """
+
+    material: str | None = None
+    k: float | None = None
+    rho_c: float | None = None
+    box: list[Point] | None = None
+    polygon: list[Point] | None = None
+    z_range: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A piecewise-linear time–value table; held constant outside its range. time in s, sorted."""
+
+    time: list[float]
+    value: list[float]
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """Condition on one face of the hall.
+
+    type: adiabatic | dirichlet | neumann | robin | radiation
+    temperature: °C — wall temperature (dirichlet), fluid temperature (robin), surroundings (radiation).
+    schedule: dirichlet only, a time–value table in place of a constant `temperature`.
+    flux: neumann, heat flux into the hall, W/m².
+    h: robin, heat-transfer coefficient, W/(m²·K).
+    emissivity: radiation, 0 < ε ≤ 1.
+    """
+
+    type: Literal["adiabatic", "dirichlet", "neumann", "robin", "radiation"] = "adiabatic"
+    temperature: float | None = None
+    schedule: Schedule | None = None
+    flux: float | None = None
+    h: float | None = None
+    emissivity: float | None = None
+
+
+@dataclass(frozen=True)
+class Ambient:
+    """2D only: exchange through the floor and roof of the air layer. h per floor area, W/(m²·K)."""
+
+    temperature: float = 20.0
+    h: float = 0.0
+
+
+@dataclass(frozen=True)
+class Heater:
+    """An electric heater filling a box, under a PI thermostat with smooth saturation.
+
+    power: maximum electrical power, W. efficiency: fraction of it that heats the air.
+    setpoint: °C at the thermostat `sensor` position. kp: 1/K, ki: 1/(K·s) — output as a fraction of
+    full power per kelvin of error.
+    """
+
+    box: list[Point]
+    power: float
+    setpoint: float
+    sensor: Point
+    efficiency: float = 1.0
+    kp: float = 0.1
+    ki: float = 1.0e-3
+
+
+@dataclass(frozen=True)
+class Hvac:
+    """An air handler mixing supply air into a box: airflow m³/s at supply_temperature °C."""
+
+    box: list[Point]
+    supply_temperature: float
+    airflow: float
+
+
+@dataclass(frozen=True)
+class Cure:
+    """Adhesive cure kinetics dα/dt = A·exp(−Ea/(R·T))·(1−α)^n. A: 1/s, Ea: J/mol, n: order."""
+
+    A: float
+    Ea: float
+    n: float = 1.0
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Parts the conveyor carries, spawned at the path start every `spacing` metres of belt travel.
+
+    mass kg, c_p J/(kg·K), area m² (exchange area), h W/(m²·K) to the air, initial_temperature °C.
+    """
+
+    spacing: float
+    mass: float
+    c_p: float
+    area: float
+    h: float
+    initial_temperature: float = 20.0
+    cure: Cure | None = None
+
+
+@dataclass(frozen=True)
+class Conveyor:
+    """A belt along a polyline `path` (at least two points), moving at `speed` m/s."""
+
+    path: list[Point]
+    speed: float
+    parts: Parts | None = None
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A robot arm with its base at `base`, picking parts at arc length `station` m of `conveyor`."""
+
+    base: Point
+    conveyor: str
+    station: float
+
+
+SensorKind = Literal["air_temperature", "part_temperature", "cure", "heater_power"]
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """A measurement channel.
+
+    kind: air_temperature (needs `position`), part_temperature or cure (`target`: a robot — the last
+    part it picked — or a conveyor without robots — the last part to leave its end), heater_power
+    (`target`: a heater). period: sample period, s. unit: degC | K for temperatures, W | kW for
+    power, 1 | % for cure; default degC, W, 1.
+    """
+
+    kind: SensorKind
+    period: float
+    position: Point | None = None
+    target: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A whole factory layout."""
+
+    name: str
+    grid: Grid
+    background: Medium
+    description: str = ""
+    initial_temperature: float = 20.0
+    materials: dict[str, Material] = field(default_factory=dict)
+    zones: dict[str, Zone] = field(default_factory=dict)
+    boundaries: dict[str, Boundary] = field(default_factory=dict)
+    ambient: Ambient | None = None
+    heaters: dict[str, Heater] = field(default_factory=dict)
+    hvac: dict[str, Hvac] = field(default_factory=dict)
+    conveyors: dict[str, Conveyor] = field(default_factory=dict)
+    robots: dict[str, Robot] = field(default_factory=dict)
+    sensors: dict[str, Sensor] = field(default_factory=dict)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.grid.size)
