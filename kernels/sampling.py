@@ -1,0 +1,57 @@
+"""Multilinear sampling of a cell-centred field at points, and its adjoint (deposit onto cells).
+
+Points are in physical coordinates (x, y[, z]) in metres; fields are stored in array order
+(..., y, x), so coordinate `d` maps to array axis `ndim - 1 - d`. A point is represented by the flat
+indices of the 2^d cells around it and their weights, which sum to one: sampling is smooth in the
+point's position (so gradients reach belt speed), and depositing with the same weights conserves the
+deposited quantity exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+
+def corner_weights(
+    points: Float[Array, "p d"], spacing: tuple[float, ...], shape: tuple[int, ...]
+) -> tuple[Int[Array, "p c"], Float[Array, "p c"]]:
+    """Flat cell indices and weights of the 2^d cells around each point.
+
+    spacing is per coordinate (x, y, z order); shape is the field's array shape. Points outside the
+    outermost cell centres take the nearest edge value (weights clamp, they never extrapolate).
+    """
+    ndim = len(shape)
+    axis_shape = shape[::-1]  # extent per coordinate (x first)
+    lower, frac = [], []
+    for d in range(ndim):
+        f = jnp.clip(points[:, d] / spacing[d] - 0.5, 0.0, axis_shape[d] - 1)
+        i0 = jnp.clip(jnp.floor(f), 0, max(axis_shape[d] - 2, 0)).astype(jnp.int32)
+        lower.append(i0)
+        frac.append(f - i0)
+    strides = [math.prod(axis_shape[:d]) for d in range(ndim)]
+    idx, wts = [], []
+    for corner in itertools.product((0, 1), repeat=ndim):
+        flat = sum((lower[d] + corner[d]) * strides[d] for d in range(ndim))
+        w = 1.0
+        for d in range(ndim):
+            w = w * (frac[d] if corner[d] else 1.0 - frac[d])
+        idx.append(flat)
+        wts.append(w)
+    return jnp.stack(idx, axis=1), jnp.stack(wts, axis=1)
+
+
+def gather(field: Float[Array, "*grid"], idx: Int[Array, "p c"], w: Float[Array, "p c"]) -> Float[Array, " p"]:
+    """Field value at each point."""
+    return jnp.sum(field.reshape(-1)[idx] * w, axis=1)
+
+
+def deposit(
+    values: Float[Array, " p"], idx: Int[Array, "p c"], w: Float[Array, "p c"], shape: tuple[int, ...]
+) -> Float[Array, "*grid"]:
+    """Spread each point's value over its cells with the sampling weights (adjoint of `gather`)."""
+    flat = jnp.zeros(math.prod(shape), values.dtype)
+    return flat.at[idx.reshape(-1)].add((values[:, None] * w).reshape(-1)).reshape(shape)

@@ -1,0 +1,228 @@
+"""Build a validated `Scene` into its static Layout, differentiable Params and initial State."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from twin import geometry
+from twin.errors import SceneError
+from twin.kernels import sampling
+from twin.model import (
+    FACE_NAMES,
+    ConveyorLayout,
+    FaceLayout,
+    FaceParams,
+    Layout,
+    Params,
+    PartsState,
+    SensorLayout,
+    State,
+)
+from twin.schema import Scene
+
+DEFAULT_UNITS = {"air_temperature": "degC", "part_temperature": "degC", "cure": "1", "heater_power": "W"}
+
+
+def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
+    """Rasterise the scene onto its grid. dtype: float32 for production runs, float64 for checks."""
+    layout = _layout(scene)
+    params = _params(scene, layout, dtype)
+    return layout, params, initial_state(layout, params, scene.initial_temperature)
+
+
+def grid_shape(scene: Scene) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """(array shape, spacing per coordinate) of the scene's grid."""
+    size = scene.grid.size
+    sp = scene.grid.spacing
+    spacing = tuple(float(s) for s in (sp if isinstance(sp, list) else [sp] * len(size)))
+    counts = [max(2, round(L / h)) for L, h in zip(size, spacing)]
+    spacing = tuple(L / n for L, n in zip(size, counts))  # fit the floor exactly
+    return tuple(counts[::-1]), spacing
+
+
+def _layout(scene: Scene) -> Layout:
+    shape, spacing = grid_shape(scene)
+    cell_volume = math.prod(spacing) * (scene.grid.thickness if len(shape) == 2 else 1.0)
+    zone_index = np.zeros(shape, np.int32)
+    for i, (name, zone) in enumerate(scene.zones.items(), start=1):
+        where = f"scene.zones.{name}"
+        zone_index[_region(zone, where, shape, spacing)] = i
+    heater_shape = _shapes(scene.heaters, "heaters", shape, spacing, cell_volume)
+    sensor_pts = np.array([h.sensor for h in scene.heaters.values()], float).reshape(-1, len(shape))
+    t_idx, t_w = sampling.corner_weights(jnp.asarray(sensor_pts), spacing, shape)
+    conveyors = tuple(_conveyor(name, c, scene) for name, c in scene.conveyors.items())
+    capacity = max(
+        [math.floor(c.length / scene.conveyors[c.name].parts.spacing) + 3 for c in conveyors if c.has_parts],
+        default=1,
+    )
+    return Layout(
+        shape=shape,
+        spacing=spacing,
+        cell_volume=cell_volume,
+        zone_index=zone_index,
+        zone_names=tuple(scene.zones),
+        faces=_faces(scene),
+        ambient=scene.ambient is not None and len(shape) == 2,
+        heater_names=tuple(scene.heaters),
+        heater_shape=heater_shape,
+        thermostat_idx=np.asarray(t_idx),
+        thermostat_w=np.asarray(t_w),
+        hvac_names=tuple(scene.hvac),
+        hvac_shape=_shapes(scene.hvac, "hvac", shape, spacing, cell_volume),
+        conveyors=conveyors,
+        capacity=capacity,
+        sensors=tuple(_sensor(name, s, scene, conveyors, shape, spacing) for name, s in scene.sensors.items()),
+    )
+
+
+def _region(item, where: str, shape, spacing) -> np.ndarray:
+    if getattr(item, "polygon", None) is not None:
+        mask = geometry.polygon_mask(item.polygon, shape, spacing, getattr(item, "z_range", None))
+        key = "polygon"
+    else:
+        mask = geometry.box_mask(item.box, shape, spacing)
+        key = "box"
+    if not mask.any():
+        value = getattr(item, key)
+        raise SceneError(f"{where}.{key}", value, f"covers no cell centre; make it larger than the grid spacing {spacing}")
+    return mask
+
+
+def _shapes(items: dict, group: str, shape, spacing, cell_volume) -> np.ndarray:
+    """Per item: its cell mask divided by its volume (1/m³), so power·shape is W/m³."""
+    out = np.zeros((len(items), *shape))
+    for i, (name, item) in enumerate(items.items()):
+        mask = _region(item, f"scene.{group}.{name}", shape, spacing)
+        out[i] = mask / (mask.sum() * cell_volume)
+    return out
+
+
+def _faces(scene: Scene) -> tuple[FaceLayout, ...]:
+    ndim = scene.ndim
+    faces = []
+    for name, b in scene.boundaries.items():
+        if b.type == "adiabatic":
+            continue
+        coord = FACE_NAMES.index(name) // 2
+        times = np.asarray(b.schedule.time, float) if b.schedule is not None else None
+        faces.append(FaceLayout(name, b.type, ndim - 1 - coord, FACE_NAMES.index(name) % 2, times))
+    return tuple(faces)
+
+
+def _conveyor(name: str, conveyor, scene: Scene) -> ConveyorLayout:
+    arc = geometry.polyline_lengths(conveyor.path)
+    robots = sorted(((r.station, rname) for rname, r in scene.robots.items() if r.conveyor == name))
+    stations = tuple(s for s, _ in robots) or (float(arc[-1]),)
+    return ConveyorLayout(
+        name=name,
+        vertices=np.asarray(conveyor.path, float),
+        arc=arc,
+        stations=stations,
+        robots=tuple(r for _, r in robots) or ("",),
+        has_parts=conveyor.parts is not None,
+    )
+
+
+def _sensor(name, sensor, scene: Scene, conveyors, shape, spacing) -> SensorLayout:
+    unit = sensor.unit or DEFAULT_UNITS[sensor.kind]
+    common = dict(name=name, kind=sensor.kind, unit=unit, period=sensor.period)
+    if sensor.kind == "air_temperature":
+        idx, w = sampling.corner_weights(jnp.asarray([sensor.position], float), spacing, shape)
+        return SensorLayout(**common, idx=np.asarray(idx), w=np.asarray(w))
+    if sensor.kind == "heater_power":
+        return SensorLayout(**common, target=(list(scene.heaters).index(sensor.target),))
+    for c, conv in enumerate(conveyors):
+        if sensor.target in conv.robots:
+            return SensorLayout(**common, target=(c, conv.robots.index(sensor.target)))
+        if sensor.target == conv.name:
+            return SensorLayout(**common, target=(c, len(conv.stations) - 1))
+    raise SceneError(f"scene.sensors.{name}.target", sensor.target, "names no robot or conveyor")
+
+
+def _params(scene: Scene, layout: Layout, dtype) -> Params:
+    def arr(values):
+        return jnp.asarray(np.asarray(values, float), dtype)
+
+    media = [scene.background, *scene.zones.values()]
+    conveyors = list(scene.conveyors.values())
+    parts = [c.parts for c in conveyors]
+
+    def part_value(get, default):
+        return arr([get(p) if p is not None else default for p in parts])
+
+    def cure_value(get, default):
+        return part_value(lambda p: get(p.cure) if p.cure is not None else default, default)
+
+    return Params(
+        zone_k=arr([_property(scene, m, "k") for m in media]),
+        zone_rho_c=arr([_property(scene, m, "rho_c") for m in media]),
+        faces=tuple(_face_params(scene.boundaries[f.name], arr) for f in layout.faces),
+        ambient_T=arr(scene.ambient.temperature if scene.ambient else 0.0),
+        ambient_h=arr(scene.ambient.h if scene.ambient else 0.0),
+        heater_power=arr([h.power for h in scene.heaters.values()]),
+        heater_efficiency=arr([h.efficiency for h in scene.heaters.values()]),
+        heater_setpoint=arr([h.setpoint for h in scene.heaters.values()]),
+        heater_kp=arr([h.kp for h in scene.heaters.values()]),
+        heater_ki=arr([h.ki for h in scene.heaters.values()]),
+        hvac_supply_T=arr([v.supply_temperature for v in scene.hvac.values()]),
+        hvac_airflow=arr([v.airflow for v in scene.hvac.values()]),
+        belt_speed=arr([c.speed for c in conveyors]),
+        part_spacing=part_value(lambda p: p.spacing, 1.0),
+        part_mass=part_value(lambda p: p.mass, 1.0),
+        part_c_p=part_value(lambda p: p.c_p, 1.0),
+        part_area=part_value(lambda p: p.area, 1.0),
+        part_h=part_value(lambda p: p.h, 1.0),
+        part_T0=part_value(lambda p: p.initial_temperature, 0.0),
+        cure_A=cure_value(lambda c: c.A, 0.0),
+        cure_Ea=cure_value(lambda c: c.Ea, 0.0),
+        cure_n=cure_value(lambda c: c.n, 1.0),
+    )
+
+
+def _property(scene: Scene, medium, key: str) -> float:
+    value = getattr(medium, key)
+    return value if value is not None else getattr(scene.materials[medium.material], key)
+
+
+def _face_params(b, arr) -> FaceParams:
+    return FaceParams(
+        temperature=arr(b.temperature if b.temperature is not None else 0.0),
+        h=arr(b.h or 0.0),
+        flux=arr(b.flux or 0.0),
+        emissivity=arr(b.emissivity or 0.0),
+        schedule=arr(b.schedule.value if b.schedule is not None else []),
+    )
+
+
+def initial_state(layout: Layout, params: Params, T0: float) -> State:
+    """The hall at uniform T0 (°C), heaters idle, belts empty."""
+    dtype = params.zone_k.dtype
+    nh, nc, n, r = len(layout.heater_names), len(layout.conveyors), layout.capacity, layout.max_stations
+    zeros = lambda *s: jnp.zeros(s, dtype)  # noqa: E731
+    stats = jnp.tile(jnp.asarray([0.0, jnp.inf, -jnp.inf], dtype), (nc, 1))
+    parts = PartsState(
+        s=zeros(nc, n),
+        T=zeros(nc, n),
+        alpha=zeros(nc, n),
+        alive=jnp.zeros((nc, n), bool),
+        station=jnp.zeros((nc, n), jnp.int32),
+        lag=zeros(nc, n),
+        travel=params.part_spacing * (1.0 - 1e-9),  # the first part enters at once
+        n_in=jnp.zeros(nc, jnp.int32),
+        n_out=jnp.zeros(nc, jnp.int32),
+        picked_T=stats,
+        picked_alpha=stats,
+        last_T=jnp.full((nc, r), jnp.nan, dtype),
+        last_alpha=jnp.full((nc, r), jnp.nan, dtype),
+    )
+    return State(
+        t=jnp.zeros((), dtype),
+        T=jnp.full(layout.shape, T0, dtype),
+        heater_integral=zeros(nh),
+        heater_output=zeros(nh),
+        heater_energy=zeros(nh),
+        parts=parts,
+    )

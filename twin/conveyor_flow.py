@@ -1,0 +1,115 @@
+"""Parts on the conveyors: heat exchange with the air they pass through, and their kinematics.
+
+The belt is kinematic for now (parts move at the configured belt speed). A part enters at the path
+start every `spacing` metres of belt travel, rides to the pick station it is assigned to (the robots
+of a conveyor take turns; without robots parts leave at the path end) and is removed there. Slots are
+fixed, so the count is exact: entered = left + on the belt, always.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from twin.kernels import parts as part_physics
+from twin.kernels import sampling
+from twin.model import Layout, Params, PartsState
+
+
+def positions(conveyor, s):
+    """Points (n, d) at arc lengths s along the conveyor's polyline; smooth in s within a segment."""
+    return jnp.stack(
+        [jnp.interp(s, conveyor.arc, conveyor.vertices[:, d]) for d in range(conveyor.vertices.shape[1])], axis=1
+    )
+
+
+def exchange_heat(layout: Layout, params: Params, parts: PartsState, T, dt: float):
+    """Parts exchange heat with their air cell over dt (plus the time since they entered mid-step).
+
+    Returns the updated parts and the heat they give the air as a source, W/m³ (two-way coupling:
+    what the parts lose, the air gains, exactly).
+    """
+    q = jnp.zeros(layout.shape, T.dtype)
+    new_T, new_alpha = [], []
+    for c, conveyor in enumerate(layout.conveyors):
+        if not conveyor.has_parts:
+            new_T.append(parts.T[c])
+            new_alpha.append(parts.alpha[c])
+            continue
+        idx, w = sampling.corner_weights(positions(conveyor, parts.s[c]), layout.spacing, layout.shape)
+        heat_capacity = params.part_mass[c] * params.part_c_p[c]
+        tau = heat_capacity / (params.part_h[c] * params.part_area[c])
+        T_old, alive = parts.T[c], parts.alive[c]
+        T_new = jnp.where(alive, part_physics.exchange(T_old, sampling.gather(T, idx, w), tau, dt + parts.lag[c]),
+                          T_old)
+        alpha = part_physics.cure(parts.alpha[c], 0.5 * (T_old + T_new), params.cure_A[c], params.cure_Ea[c],
+                                  params.cure_n[c], dt + parts.lag[c])
+        new_alpha.append(jnp.where(alive, alpha, parts.alpha[c]))
+        new_T.append(T_new)
+        heat = jnp.where(alive, heat_capacity * (T_old - T_new), 0.0)  # J released to the air
+        q = q + sampling.deposit(heat / (dt * layout.cell_volume), idx, w, layout.shape)
+    updated = parts.replace(T=jnp.stack(new_T), alpha=jnp.stack(new_alpha), lag=jnp.zeros_like(parts.lag))
+    return updated, q
+
+
+def advance(layout: Layout, params: Params, parts: PartsState, dt: float) -> PartsState:
+    """Move parts by one step of belt travel, pick those that reached their station, spawn new ones."""
+    for c, conveyor in enumerate(layout.conveyors):
+        if conveyor.has_parts:
+            parts = _advance_one(c, conveyor, params, parts, dt)
+    return parts
+
+
+def _advance_one(c: int, conveyor, params: Params, parts: PartsState, dt: float) -> PartsState:
+    v, spacing = params.belt_speed[c], params.part_spacing[c]
+    stations = jnp.asarray(np.asarray(conveyor.stations), parts.s.dtype)
+    alive = parts.alive[c]
+    s = jnp.where(alive, parts.s[c] + v * dt, parts.s[c])
+    picked = alive & (s >= stations[parts.station[c]])
+    parts = _record_picks(c, parts, picked)
+    alive = alive & ~picked
+
+    travel = parts.travel[c] + v * dt
+    enter = travel >= spacing
+    residual = jnp.where(enter, travel - spacing, 0.0)
+    slot = jnp.argmin(alive)  # first free slot; capacity exceeds what the belt can hold
+    fresh = enter & (jnp.arange(alive.shape[0]) == slot)
+    station = parts.n_in[c] % len(conveyor.stations)
+    return parts.replace(
+        s=parts.s.at[c].set(jnp.where(fresh, residual, s)),
+        T=parts.T.at[c].set(jnp.where(fresh, params.part_T0[c], parts.T[c])),
+        alpha=parts.alpha.at[c].set(jnp.where(fresh, 0.0, parts.alpha[c])),
+        alive=parts.alive.at[c].set(alive | fresh),
+        station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
+        lag=parts.lag.at[c].set(jnp.where(fresh, residual / v, parts.lag[c])),
+        travel=parts.travel.at[c].set(jnp.where(enter, residual, travel)),
+        n_in=parts.n_in.at[c].add(enter.astype(parts.n_in.dtype)),
+        n_out=parts.n_out.at[c].add(jnp.sum(picked).astype(parts.n_out.dtype)),
+    )
+
+
+def _record_picks(c: int, parts: PartsState, picked) -> PartsState:
+    """Accumulate pick statistics and hold each station's last picked part values."""
+    T, alpha = parts.T[c], parts.alpha[c]
+
+    def stats(old, x):
+        return jnp.stack([
+            old[0] + jnp.sum(jnp.where(picked, x, 0.0)),
+            jnp.minimum(old[1], jnp.min(jnp.where(picked, x, jnp.inf))),
+            jnp.maximum(old[2], jnp.max(jnp.where(picked, x, -jnp.inf))),
+        ])
+
+    at_station = picked[:, None] & (parts.station[c][:, None] == jnp.arange(parts.last_T.shape[1]))
+    count = jnp.sum(at_station, axis=0)
+    safe = jnp.maximum(count, 1)
+
+    def held(old, x):
+        mean = jnp.sum(jnp.where(at_station, x[:, None], 0.0), axis=0) / safe
+        return jnp.where(count > 0, mean, old)
+
+    return parts.replace(
+        picked_T=parts.picked_T.at[c].set(stats(parts.picked_T[c], T)),
+        picked_alpha=parts.picked_alpha.at[c].set(stats(parts.picked_alpha[c], alpha)),
+        last_T=parts.last_T.at[c].set(held(parts.last_T[c], T)),
+        last_alpha=parts.last_alpha.at[c].set(held(parts.last_alpha[c], alpha)),
+    )

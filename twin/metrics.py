@@ -1,0 +1,57 @@
+"""Scalar metrics of a run (throughput, energy, parts at pick) and sensor unit conversion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.model import Layout, Params, State
+
+JOULES_PER_KWH = 3.6e6
+UNIT_CONVERSIONS = {
+    "degC": lambda v: v,
+    "K": lambda v: v + 273.15,
+    "W": lambda v: v,
+    "kW": lambda v: v / 1e3,
+    "1": lambda v: v,
+    "%": lambda v: v * 100.0,
+}
+
+
+def to_unit(values: np.ndarray, unit: str) -> np.ndarray:
+    """SI values (°C, W, fraction) in the sensor's configured unit."""
+    return UNIT_CONVERSIONS[unit](values)
+
+
+def summarise(layout: Layout, params: Params, state: State, duration: float) -> dict:
+    """metrics.json content: every number with its unit in the key name."""
+    parts = state.parts
+    n_in, n_out = int(np.sum(parts.n_in)), int(np.sum(parts.n_out))
+    on_belt = int(np.sum(parts.alive))
+    if n_in != n_out + on_belt:  # slots make this impossible; a failure here is a bug, not bad input
+        raise AssertionError(f"parts not conserved: in {n_in} != out {n_out} + on belt {on_belt}")
+    hours = duration / 3600.0
+    energy = np.asarray(state.heater_energy, float) / JOULES_PER_KWH
+    metrics = {
+        "duration_h": hours,
+        "parts_in": n_in,
+        "parts_out": n_out,
+        "parts_on_belt": on_belt,
+        "throughput_parts_per_h": n_out / hours,
+        "heater_energy_kWh": float(energy.sum()),
+        "heater_energy_per_part_kWh": float(energy.sum()) / n_out if n_out else None,
+        "heater_energy_by_heater_kWh": dict(zip(layout.heater_names, map(float, energy))),
+        "part_temperature_at_pick_degC": _stats(np.asarray(parts.picked_T, float), n_out),
+        "cure_at_pick": _stats(np.asarray(parts.picked_alpha, float), n_out),
+        "by_conveyor": {
+            c.name: {"parts_out": int(parts.n_out[i]), "throughput_parts_per_h": int(parts.n_out[i]) / hours}
+            for i, c in enumerate(layout.conveyors)
+        },
+    }
+    return metrics
+
+
+def _stats(acc: np.ndarray, n_out: int) -> dict | None:
+    """mean/min/max over all conveyors from per-conveyor (sum, min, max) accumulators."""
+    if n_out == 0:
+        return None
+    return {"mean": float(acc[:, 0].sum() / n_out), "min": float(acc[:, 1].min()), "max": float(acc[:, 2].max())}

@@ -1,0 +1,165 @@
+"""The three parts of a built scene: static `Layout`, differentiable `Params`, evolving `State`.
+
+Array shapes use: `grid` the field's array shape ((ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
+units; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `k` the
+2^d cells around a sampling point; `s` sensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from twin.kernels.pytree import pytree_dataclass
+
+FACE_NAMES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")
+RHO_C_AIR = 1200.0  # J/(m³·K), volumetric heat capacity of air for HVAC exchange
+
+
+@dataclass(frozen=True, eq=False)
+class FaceLayout:
+    """A boundary face that is not adiabatic. axis: array axis; side 0 low / 1 high."""
+
+    name: str
+    kind: str
+    axis: int
+    side: int
+    schedule_time: np.ndarray | None  # s, for scheduled Dirichlet faces
+
+
+@dataclass(frozen=True, eq=False)
+class ConveyorLayout:
+    """A conveyor path and where its parts leave it."""
+
+    name: str
+    vertices: np.ndarray  # (m, d) m
+    arc: np.ndarray  # (m,) cumulative arc length at each vertex, m
+    stations: tuple[float, ...]  # arc length of each pick station, m; the path end if no robots
+    robots: tuple[str, ...]  # robot at each station ('' for the path end)
+    has_parts: bool
+
+    @property
+    def length(self) -> float:
+        return float(self.arc[-1])
+
+
+@dataclass(frozen=True, eq=False)
+class SensorLayout:
+    """How to read one sensor. For air sensors idx/w sample the field; for the others `target` indexes
+    the heater, or (conveyor, station)."""
+
+    name: str
+    kind: str
+    unit: str
+    period: float
+    idx: np.ndarray | None = None
+    w: np.ndarray | None = None
+    target: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """Everything static about a scene: fixed for a compiled step, hashed by identity."""
+
+    shape: tuple[int, ...]
+    spacing: tuple[float, ...]  # per coordinate x, y(, z), m
+    cell_volume: float  # m³ (2D: dx·dy·thickness)
+    zone_index: np.ndarray  # grid, int: 0 background, i zone i
+    zone_names: tuple[str, ...]  # names of zone_index 1..
+    faces: tuple[FaceLayout, ...]
+    ambient: bool
+    heater_names: tuple[str, ...]
+    heater_shape: np.ndarray  # (h, *grid) 1/m³: cell mask over box volume
+    thermostat_idx: np.ndarray  # (h, k)
+    thermostat_w: np.ndarray  # (h, k)
+    hvac_names: tuple[str, ...]
+    hvac_shape: np.ndarray  # (v, *grid) 1/m³
+    conveyors: tuple[ConveyorLayout, ...]
+    capacity: int  # part slots per conveyor
+    sensors: tuple[SensorLayout, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def spacing_by_axis(self) -> tuple[float, ...]:
+        """Spacing per array axis (axis 0 first), the order the kernels take."""
+        return self.spacing[::-1]
+
+    @property
+    def max_stations(self) -> int:
+        return max((len(c.stations) for c in self.conveyors), default=1)
+
+
+@pytree_dataclass
+class FaceParams:
+    """Boundary-face values (unused entries are 0). temperature °C; h W/(m²·K); flux W/m²;
+    schedule °C at the layout's schedule times (empty when not scheduled)."""
+
+    temperature: Float[Array, ""]
+    h: Float[Array, ""]
+    flux: Float[Array, ""]
+    emissivity: Float[Array, ""]
+    schedule: Float[Array, " t"]
+
+
+@pytree_dataclass
+class Params:
+    """Every calibratable or tunable number, as arrays (see twin.schema for units)."""
+
+    zone_k: Float[Array, " z"]  # W/(m·K), index 0 the background
+    zone_rho_c: Float[Array, " z"]  # J/(m³·K)
+    faces: tuple[FaceParams, ...]  # aligned with Layout.faces
+    ambient_T: Float[Array, ""]  # °C
+    ambient_h: Float[Array, ""]  # W/(m²·K) per floor area
+    heater_power: Float[Array, " h"]  # W
+    heater_efficiency: Float[Array, " h"]
+    heater_setpoint: Float[Array, " h"]  # °C
+    heater_kp: Float[Array, " h"]  # 1/K
+    heater_ki: Float[Array, " h"]  # 1/(K·s)
+    hvac_supply_T: Float[Array, " v"]  # °C
+    hvac_airflow: Float[Array, " v"]  # m³/s
+    belt_speed: Float[Array, " c"]  # m/s
+    part_spacing: Float[Array, " c"]  # m
+    part_mass: Float[Array, " c"]  # kg
+    part_c_p: Float[Array, " c"]  # J/(kg·K)
+    part_area: Float[Array, " c"]  # m²
+    part_h: Float[Array, " c"]  # W/(m²·K)
+    part_T0: Float[Array, " c"]  # °C
+    cure_A: Float[Array, " c"]  # 1/s
+    cure_Ea: Float[Array, " c"]  # J/mol
+    cure_n: Float[Array, " c"]
+
+
+@pytree_dataclass
+class PartsState:
+    """Lagrangian parts riding the conveyors, in fixed slots; `alive` marks the occupied ones."""
+
+    s: Float[Array, "c n"]  # arc position, m
+    T: Float[Array, "c n"]  # °C
+    alpha: Float[Array, "c n"]  # cure degree, 0..1
+    alive: Bool[Array, "c n"]
+    station: Int[Array, "c n"]  # index of the pick station each part goes to
+    lag: Float[Array, "c n"]  # s a part spent on the belt before its first exchange (it entered mid-step)
+    travel: Float[Array, " c"]  # belt travel since the last spawn, m
+    n_in: Int[Array, " c"]
+    n_out: Int[Array, " c"]
+    picked_T: Float[Array, "c 3"]  # sum, min, max of part temperature at pick, °C
+    picked_alpha: Float[Array, "c 3"]  # sum, min, max of cure at pick
+    last_T: Float[Array, "c r"]  # temperature of the last part picked at each station, °C
+    last_alpha: Float[Array, "c r"]
+
+
+@pytree_dataclass
+class State:
+    """Everything that evolves."""
+
+    t: Float[Array, ""]  # s
+    T: Float[Array, "*grid"]  # air/solid temperature, °C
+    heater_integral: Float[Array, " h"]  # PI integral term, fraction of full power
+    heater_output: Float[Array, " h"]  # last control output, fraction of full power
+    heater_energy: Float[Array, " h"]  # electrical energy drawn, J
+    parts: PartsState
