@@ -1,0 +1,138 @@
+"""The `twin` command: `twin simulate [overrides]` (Hydra). The only module that sees a DictConfig.
+
+Bad input ends with one line on stderr naming the key path and exit status 2, no traceback, and no
+run directory left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import hydra
+from hydra import compose, initialize_config_module
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from twin.errors import TwinInputError
+
+USAGE = """usage: twin COMMAND [key=value ...] [-m]
+
+commands:
+  simulate   run a scene and write results.h5, metrics.json and final_field.png into the run directory
+
+examples:
+  twin simulate                                       # the default scene, one hour of line time
+  twin simulate scene=gigafactory_cell duration=28800 scene.heaters.oven_1.setpoint=130
+  twin simulate scene=path/to/my_line.yaml solver=crank_nicolson
+  twin simulate -m scene.conveyors.main.speed=0.015,0.02,0.025
+  twin simulate --cfg job                             # print the composed config and exit
+Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files)."""
+
+
+def _fail(command: str, error: Exception) -> None:
+    print(f"twin {command}: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _register_scenes(args: list[str]) -> list[str]:
+    """Put every shipped scene, and a `scene=FILE.yaml` given by path, in the Hydra group `scene`."""
+    from twin import scene_files
+
+    store = ConfigStore.instance()
+    for name, path in scene_files.shipped_scenes().items():
+        store.store(group="scene", name=name, node=OmegaConf.create(scene_files.read_scene_mapping(path)))
+    out = []
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key in ("scene", "+scene") and value:
+            path = scene_files.scene_file(value)
+            if path.suffix in (".yaml", ".yml"):
+                store.store(group="scene", name=path.stem, node=OmegaConf.create(scene_files.read_scene_mapping(path)))
+                arg = f"scene={path.stem}"
+        out.append(arg)
+    return out
+
+
+def _precheck(command: str, overrides: list[str]) -> None:
+    """Compose the config once before Hydra runs, so override mistakes are one line and exit 2.
+
+    Sweeps (-m) and Hydra's own flags are left to Hydra, which reports them itself.
+    """
+    if any(arg.startswith("-") for arg in overrides):
+        return
+    try:
+        with initialize_config_module("twin.conf", version_base=None):
+            compose(config_name=command, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and "HYDRA_FULL_ERROR" not in ln]
+        _fail(command, "; ".join(lines).replace(":;", ":"))
+
+
+def _discard_run_dir() -> None:
+    """Remove this run's directory if it holds only what Hydra put there (config copies, empty log)."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_only = all(p.name == ".hydra" or (p.suffix == ".log" and p.stat().st_size == 0) for p in run_dir.iterdir())
+    if hydra_only:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="simulate")
+def _simulate(cfg: DictConfig) -> None:
+    from twin.run_config import simulate_config
+    from twin.run_files import write_run
+    from twin.scene_validation import scene_from_mapping
+    from twin.simulate import simulate
+
+    logging.getLogger("jax").setLevel(logging.WARNING)  # Hydra sets the root logger to INFO
+    data = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        run = simulate_config(data)
+        scene = scene_from_mapping(data["scene"])
+        result = simulate(scene, run.duration, run.solver, run.precision, run.snapshot_every, run.progress)
+    except TwinInputError as err:
+        _discard_run_dir()
+        _fail("simulate", err)
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    write_run(result, run_dir, data, render=run.render)
+    _report(result, run_dir)
+
+
+def _report(result, run_dir: Path) -> None:
+    m = result.metrics
+    pick = m["part_temperature_at_pick_degC"]
+    print(f"twin simulate: {result.scene.name}, {m['duration_h']:.2f} h of line time in {result.plan.steps} steps "
+          f"of {result.plan.dt:.3g} s")
+    print(f"  throughput {m['throughput_parts_per_h']:.1f} parts/h, heater energy {m['heater_energy_kWh']:.2f} kWh"
+          + (f", part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})" if pick else ""))
+    print(f"  wrote {run_dir}/results.h5, metrics.json" + (", final_field.png" if (run_dir / "final_field.png").exists() else ""))
+
+
+COMMANDS = {"simulate": _simulate}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"twin: error: unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        rest = _register_scenes(rest)
+    except TwinInputError as err:
+        _fail(command, err)
+    _precheck(command, rest)
+    sys.argv = [f"twin {command}", *rest]
+    COMMANDS[command]()
+
+
+if __name__ == "__main__":
+    main()

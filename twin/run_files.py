@@ -1,0 +1,115 @@
+"""The files a run leaves in its run directory: results.h5, metrics.json and a PNG of the final field.
+
+Every file is written under a temporary name in the same directory and renamed into place, so a run
+that fails leaves nothing half-written. Layout of results.h5: docs/results.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import h5py
+import numpy as np
+import yaml
+
+from twin import viz
+from twin.simulate import Result
+
+FORMAT_VERSION = 1
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) -> list[Path]:
+    """Write results.h5, metrics.json and (if render) final_field.png into run_dir; return the paths."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_results_h5(result, run_dir / "results.h5", config)]
+    with atomic_path(run_dir / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(result.metrics, indent=2) + "\n")
+    written.append(run_dir / "metrics.json")
+    if render:
+        title = f"{result.scene.name} — t = {result.snapshot_times[-1] / 3600:.2f} h"
+        with atomic_path(run_dir / "final_field.png") as tmp:
+            viz.render_field(result.scene, result.layout, result.snapshots[-1], tmp, title)
+        written.append(run_dir / "final_field.png")
+    return written
+
+
+def write_results_h5(result: Result, path: Path, config: dict) -> Path:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(format_version=FORMAT_VERSION, scene=result.scene.name, dt_s=result.plan.dt,
+                       steps=result.plan.steps, duration_s=float(result.snapshot_times[-1]))
+        f["config"] = yaml.safe_dump(config, sort_keys=False)
+        _sensors(f.create_group("sensors"), result)
+        _metrics(f.create_group("metrics"), result.metrics)
+        _fields(f.create_group("fields"), result)
+        _layout(f.create_group("layout"), result)
+    return path
+
+
+def _sensors(group: h5py.Group, result: Result) -> None:
+    for s in result.layout.sensors:
+        time, value = result.sensors[s.name]
+        g = group.create_group(s.name)
+        g.attrs.update(kind=s.kind, unit=s.unit, period_s=s.period)
+        spec = result.scene.sensors[s.name]
+        if spec.position is not None:
+            g.attrs["position_m"] = np.asarray(spec.position, float)
+        if spec.target is not None:
+            g.attrs["target"] = spec.target
+        g.create_dataset("time", data=time).attrs["unit"] = "s"
+        g.create_dataset("value", data=value).attrs["unit"] = s.unit
+
+
+def _metrics(group: h5py.Group, metrics: dict) -> None:
+    """Nested dicts become groups; None (nothing measured, e.g. no part picked yet) is stored as NaN."""
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            _metrics(group.create_group(key), value)
+        else:
+            group[key] = np.nan if value is None else value
+
+
+def _fields(group: h5py.Group, result: Result) -> None:
+    layout = result.layout
+    axes = " ".join("zyx"[3 - layout.ndim:])
+    ds = group.create_dataset("temperature", data=result.snapshots.astype(np.float32), compression="gzip",
+                              chunks=(1, *layout.shape))
+    ds.attrs.update(unit="degC", axes=f"time {axes}", spacing_m=np.asarray(layout.spacing), origin_m=0.0)
+    group.create_dataset("time", data=result.snapshot_times).attrs["unit"] = "s"
+
+
+def _layout(group: h5py.Group, result: Result) -> None:
+    layout = result.layout
+    group.create_dataset("zone_index", data=layout.zone_index)
+    group.attrs["zones"] = ",".join(("background",) + layout.zone_names)
+    group.attrs["spacing_m"] = np.asarray(layout.spacing)
+    conveyors = group.create_group("conveyors")
+    for c in layout.conveyors:
+        g = conveyors.create_group(c.name)
+        g.create_dataset("path", data=c.vertices).attrs["unit"] = "m"
+        g.attrs["stations_m"] = np.asarray(c.stations)
+        g.attrs["robots"] = ",".join(c.robots)
+
+
+def scene_dict(result: Result) -> dict:
+    """The resolved scene as plain data (what the run actually used)."""
+    return asdict(result.scene)

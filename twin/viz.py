@@ -1,0 +1,78 @@
+"""Pictures of a run with pyvista, off screen: the thermal field with the line drawn on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyvista as pv
+
+from twin.model import Layout
+from twin.schema import Scene
+
+LINE_COLOUR = "white"
+ROBOT_COLOUR = "deepskyblue"
+SENSOR_COLOUR = "lime"
+
+
+def _quiet_vtk() -> None:
+    """VTK logs a warning when it falls back from X to an off-screen context; that is expected here."""
+    try:
+        from vtkmodules.vtkCommonCore import vtkLogger
+
+        vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
+    except ImportError:  # older VTK without the logger
+        pass
+
+
+def field_grid(layout: Layout, T: np.ndarray) -> pv.ImageData:
+    """The temperature field (array order) as cell data of an ImageData in x, y(, z) coordinates."""
+    dims = [n + 1 for n in layout.shape[::-1]] + [1] * (3 - layout.ndim)
+    spacing = list(layout.spacing) + [1.0] * (3 - layout.ndim)
+    grid = pv.ImageData(dimensions=dims, spacing=spacing)
+    # VTK orders cells x fastest, which is C order of the (…, y, x) array.
+    grid.cell_data["temperature_degC"] = np.asarray(T, float).ravel(order="C")
+    return grid
+
+
+def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title: str = "") -> Path:
+    """Write a PNG of the field T (°C) seen from above, with conveyors, robots and sensors drawn on it."""
+    _quiet_vtk()
+    grid = field_grid(layout, T)
+    z_top = layout.spacing[2] * layout.shape[0] if layout.ndim == 3 else 0.0
+    if layout.ndim == 3:
+        grid = grid.slice(normal="z", origin=(0.0, 0.0, _line_height(scene, z_top)))
+    aspect = scene.grid.size[0] / scene.grid.size[1]
+    plotter = pv.Plotter(off_screen=True, window_size=(1600, max(400, int(1600 / aspect) + 220)))
+    plotter.add_mesh(grid, scalars="temperature_degC", cmap="inferno",
+                     scalar_bar_args={"title": "temperature (°C)", "vertical": False, "color": "white",
+                                      "fmt": "%.0f", "n_labels": 6})
+    lift = z_top + 0.05
+    for conveyor in scene.conveyors.values():
+        pts = _lifted(conveyor.path, lift)
+        plotter.add_mesh(pv.lines_from_points(pts), color=LINE_COLOUR, line_width=5)
+    for name, robot in scene.robots.items():
+        plotter.add_mesh(pv.Sphere(radius=0.45, center=_lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
+    positions = [s.position for s in scene.sensors.values() if s.position is not None]
+    if positions:
+        plotter.add_points(_lifted(positions, lift), color=SENSOR_COLOUR, point_size=12, render_points_as_spheres=True)
+    plotter.add_text(title or scene.name, font_size=12, color="white")
+    plotter.set_background("black")
+    plotter.view_xy()
+    plotter.camera.tight(padding=0.05)
+    path = Path(path)
+    plotter.screenshot(str(path))
+    plotter.close()
+    return path
+
+
+def _lifted(points, z: float) -> np.ndarray:
+    """Points drawn just above the plan (2D) or the top of the hall (3D)."""
+    pts = np.asarray(points, float)
+    return np.column_stack([pts[:, 0], pts[:, 1], np.full(len(pts), z)])
+
+
+def _line_height(scene: Scene, z_top: float) -> float:
+    """Height of the slice shown for 3D scenes: the conveyors' mean height, else mid-hall."""
+    heights = [p[2] for c in scene.conveyors.values() for p in c.path]
+    return float(np.mean(heights)) if heights else 0.5 * z_top
