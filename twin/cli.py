@@ -70,7 +70,8 @@ def _precheck(command: str, overrides: list[str]) -> None:
         with initialize_config_module("twin.conf", version_base=None):
             compose(config_name=command, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and "HYDRA_FULL_ERROR" not in ln]
+        noise = ("HYDRA_FULL_ERROR", "Config search path", "provider=")
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and not ln.strip().startswith(noise)]
         _fail(command, "; ".join(lines).replace(":;", ":"))
 
 
