@@ -1,0 +1,80 @@
+"""Small valid scenes as plain dicts (what YAML loading gives), for tests to copy and mutate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def scene_2d() -> dict[str, Any]:
+    """A 36 m × 12 m floor plan touching every section of the schema."""
+    return {
+        "name": "test_cell",
+        "description": "oven, cooling hvac, one line with two robots, a second line without",
+        "grid": {"size": [36.0, 12.0], "spacing": 0.5, "thickness": 4.0},
+        "initial_temperature": 18,  # an int is accepted where a number is expected
+        "materials": {
+            "concrete": {"k": 1.4, "rho_c": 2.0e6},
+            "steel": {"k": 45.0, "rho_c": 3.6e6},
+            "air": {"k": 0.026, "rho_c": 1200.0},
+        },
+        "background": {"material": "air"},
+        "zones": {
+            "oven_wall": {"material": "steel", "box": [[10.0, 2.0], [14.0, 2.5]]},
+            "pillar": {"material": "concrete", "k": 1.8, "polygon": [[20, 5], [21, 5], [21, 6], [20, 6]]},
+            "insulation": {"k": 0.04, "rho_c": 5.0e4, "box": [[0.0, 0.0], [36.0, 0.5]]},
+        },
+        "boundaries": {
+            "x_min": {"type": "dirichlet", "schedule": {"time": [0, 3600, 7200], "value": [15.0, 20.0, 18.0]}},
+            "x_max": {"type": "robin", "h": 10.0, "temperature": 12.0},
+            "y_min": {"type": "neumann", "flux": -5.0},
+            "y_max": {"type": "radiation", "emissivity": 0.9, "temperature": 5.0},
+        },
+        "ambient": {"temperature": 15.0, "h": 2.5},
+        "heaters": {
+            "oven_1": {"box": [[10.0, 3.0], [14.0, 6.0]], "power": 40000.0, "setpoint": 120.0,
+                       "sensor": [12.0, 4.5], "efficiency": 0.95},
+        },
+        "hvac": {"ahu_1": {"box": [[30.0, 8.0], [32.0, 10.0]], "supply_temperature": 16.0, "airflow": 2.5}},
+        "conveyors": {
+            "main": {
+                "path": [[2.0, 4.0], [30.0, 4.0], [30.0, 10.0]],
+                "speed": 0.05,
+                "parts": {"spacing": 1.2, "mass": 2.5, "c_p": 900.0, "area": 0.3, "h": 15.0,
+                          "cure": {"A": 1.0e5, "Ea": 6.0e4}},
+            },
+            "packing": {"path": [[2.0, 11.0], [20.0, 11.0]], "speed": 0.1,
+                        "parts": {"spacing": 2.0, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0}},
+        },
+        "robots": {
+            "r1": {"base": [20.0, 5.0], "conveyor": "main", "station": 18.0},
+            "r2": {"base": [24.0, 5.0], "conveyor": "main", "station": 22.0},
+        },
+        "sensors": {
+            "tc_1": {"kind": "air_temperature", "period": 10.0, "position": [12.0, 4.0]},
+            "tc_2": {"kind": "air_temperature", "period": 10.0, "position": [30.0, 9.0], "unit": "K"},
+            "part_r1": {"kind": "part_temperature", "period": 5.0, "target": "r1"},
+            "cure_r2": {"kind": "cure", "period": 5.0, "target": "r2", "unit": "%"},
+            "packing_out": {"kind": "part_temperature", "period": 5.0, "target": "packing"},
+            "oven_power": {"kind": "heater_power", "period": 1.0, "target": "oven_1", "unit": "kW"},
+        },
+    }
+
+
+def scene_3d() -> dict[str, Any]:
+    """A 20 m × 10 m × 6 m hall with per-axis spacing, z faces and an extruded polygon."""
+    return {
+        "name": "hall_3d",
+        "grid": {"size": [20.0, 10.0, 6.0], "spacing": [1.0, 1.0, 0.5]},
+        "background": {"k": 0.026, "rho_c": 1200.0},
+        "zones": {
+            "wall": {"k": 1.4, "rho_c": 2.0e6, "polygon": [[5, 0], [6, 0], [6, 10], [5, 10]], "z_range": [0, 4]},
+            "slab": {"k": 1.4, "rho_c": 2.0e6, "box": [[0, 0, 0], [20, 10, 0.5]]},
+        },
+        "boundaries": {
+            "z_min": {"type": "dirichlet", "temperature": 14.0},
+            "z_max": {"type": "robin", "h": 5.0, "temperature": 0.0},
+        },
+        "heaters": {"h1": {"box": [[1, 1, 0.5], [2, 2, 2]], "power": 5000, "setpoint": 60, "sensor": [1.5, 1.5, 1.0]}},
+        "conveyors": {"line": {"path": [[1, 5, 1], [19, 5, 1]], "speed": 0.2}},
+        "sensors": {"air": {"kind": "air_temperature", "period": 60, "position": [10, 5, 3]}},
+    }

@@ -1,0 +1,408 @@
+"""Semantic checks of a converted `Scene`: ranges, geometry and cross-references.
+
+Types are already right when these run (see `twin.scene_validation`); each check raises a one-line
+`SceneError` naming the key path, the value and what is allowed. Points are checked against the hall
+[0, size] per axis with a tolerance of `TOL` metres, so a zone may touch a wall exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from twin.errors import SceneError
+from twin.schema import (
+    Ambient, Boundary, Conveyor, Heater, Hvac, Material, Parts, Robot, Scene, Schedule, Sensor, Zone,
+)
+
+TOL = 1e-9  # m; geometry may touch the walls
+ABSOLUTE_ZERO = -273.15  # °C
+MAX_CELLS = 50_000_000  # above this a run does not fit a workstation; say so before allocating
+AXES = "xyz"
+FACES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")
+SENSOR_UNITS = {  # first entry is the default
+    "air_temperature": ("degC", "K"),
+    "part_temperature": ("degC", "K"),
+    "heater_power": ("W", "kW"),
+    "cure": ("1", "%"),
+}
+BOUNDARY_USES = {  # fields each boundary type takes; every other value field must be absent
+    "adiabatic": (),
+    "dirichlet": ("temperature", "schedule"),
+    "neumann": ("flux",),
+    "robin": ("h", "temperature"),
+    "radiation": ("emissivity", "temperature"),
+}
+BOUNDARY_NEEDS = {
+    "neumann": {"flux": "heat flux into the hall, W/m²"},
+    "robin": {"h": "heat-transfer coefficient, W/(m²·K)", "temperature": "fluid temperature, °C"},
+    "radiation": {"emissivity": "emissivity, 0 < ε ≤ 1", "temperature": "temperature of the surroundings, °C"},
+}
+
+
+class _Missing:
+    """Shown as the value of a required key that is absent."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+@dataclasses.dataclass(frozen=True)
+class Floor:
+    """The hall [0, size] per axis, m."""
+
+    size: tuple[float, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.size)
+
+    def contains(self, point: Sequence[float]) -> bool:
+        return all(-TOL <= p <= s + TOL for p, s in zip(point, self.size))
+
+    def extent(self, ndim: int | None = None) -> str:
+        return " × ".join(f"0..{s:g} m" for s in self.size[: ndim or self.ndim])
+
+
+def check_scene(scene: Scene, where: str = "scene") -> Scene:
+    """Check everything beyond types; return the scene with sensor units defaulted per kind."""
+    _require(scene.name.strip() != "", f"{where}.name", scene.name, "the scene needs a non-empty name")
+    floor = check_grid(scene, f"{where}.grid")
+    check_media(scene, floor, where)
+    check_boundaries(scene, floor, f"{where}.boundaries")
+    temperature(scene.initial_temperature, f"{where}.initial_temperature")
+    check_ambient(scene.ambient, floor, f"{where}.ambient")
+    for name, heater in scene.heaters.items():
+        check_heater(heater, floor, f"{where}.heaters.{name}")
+    for name, hvac in scene.hvac.items():
+        check_hvac(hvac, floor, f"{where}.hvac.{name}")
+    lengths = {name: check_conveyor(c, floor, f"{where}.conveyors.{name}") for name, c in scene.conveyors.items()}
+    for name, robot in scene.robots.items():
+        check_robot(robot, lengths, floor, f"{where}.robots.{name}")
+    sensors = {name: check_sensor(s, scene, floor, f"{where}.sensors.{name}") for name, s in scene.sensors.items()}
+    return dataclasses.replace(scene, sensors=sensors)
+
+
+# --- grid --------------------------------------------------------------------------------------------
+
+
+def check_grid(scene: Scene, where: str) -> Floor:
+    grid = scene.grid
+    size = grid.size
+    _require(len(size) in (2, 3), f"{where}.size", size, "expected 2 entries [x, y] (floor plan) or 3 [x, y, z] (hall)")
+    for d, s in enumerate(size):
+        _require(s > 0, f"{where}.size[{d}]", s, f"hall extent along {AXES[d]} must be > 0 m")
+    spacing = _spacing_per_axis(grid.spacing, len(size), f"{where}.spacing")
+    _check_cells(size, spacing, grid.spacing, f"{where}.spacing")
+    _require(grid.thickness > 0, f"{where}.thickness", grid.thickness, "air-layer thickness must be > 0 m")
+    return Floor(tuple(size))
+
+
+def _spacing_per_axis(spacing: float | list[float], ndim: int, where: str) -> list[float]:
+    if not isinstance(spacing, list):
+        _require(spacing > 0, where, spacing, "cell edge must be > 0 m")
+        return [spacing] * ndim
+    _require(len(spacing) == ndim, where, spacing,
+             f"one number, or one per axis: expected {ndim} entries, got {len(spacing)}")
+    for d, s in enumerate(spacing):
+        _require(s > 0, f"{where}[{d}]", s, f"cell edge along {AXES[d]} must be > 0 m")
+    return spacing
+
+
+def _check_cells(size: list[float], spacing: list[float], given: Any, where: str) -> None:
+    for d, (s, h) in enumerate(zip(size, spacing)):
+        at = where if not isinstance(given, list) else f"{where}[{d}]"
+        _require(h <= s + TOL, at, h, f"cell edge larger than the hall along {AXES[d]} ({s:g} m)")
+        _require(s / h >= 2 - TOL, at, h, f"only {s / h:.3g} cells along {AXES[d]} ({s:g} m); "
+                 f"need at least 2, so spacing ≤ {s / 2:g} m")
+    cells = math.prod(max(1, round(s / h)) for s, h in zip(size, spacing))
+    _require(cells <= MAX_CELLS, where, given, f"{cells:,} cells; at most {MAX_CELLS:,}, use a coarser spacing")
+
+
+# --- materials, background, zones --------------------------------------------------------------------
+
+
+def check_media(scene: Scene, floor: Floor, where: str) -> None:
+    for name, material in scene.materials.items():
+        _check_properties(material, f"{where}.materials.{name}")
+    _check_fill(scene.background, scene.materials, f"{where}.background")
+    for name, zone in scene.zones.items():
+        check_zone(zone, scene.materials, floor, f"{where}.zones.{name}")
+
+
+def _check_properties(obj: Material | Zone | Any, where: str) -> None:
+    if obj.k is not None:
+        _require(obj.k > 0, f"{where}.k", obj.k, "conductivity must be > 0 W/(m·K)")
+    if obj.rho_c is not None:
+        _require(obj.rho_c > 0, f"{where}.rho_c", obj.rho_c, "volumetric heat capacity must be > 0 J/(m³·K)")
+
+
+def _check_fill(obj: Any, materials: Mapping[str, Material], where: str) -> None:
+    """A material by name (k / rho_c then override it), or both k and rho_c."""
+    if obj.material is not None:
+        known = list(materials) or ["(none defined; add scene.materials or give k and rho_c)"]
+        _require(obj.material in materials, f"{where}.material", obj.material,
+                 "no such material; " + did_you_mean(obj.material, known, "materials"))
+    else:
+        _require(obj.k is not None, f"{where}.k", MISSING, "required without a material: conductivity, W/(m·K)")
+        _require(obj.rho_c is not None, f"{where}.rho_c", MISSING,
+                 "required without a material: volumetric heat capacity, J/(m³·K)")
+    _check_properties(obj, where)
+
+
+def check_zone(zone: Zone, materials: Mapping[str, Material], floor: Floor, where: str) -> None:
+    _check_fill(zone, materials, where)
+    _require(zone.box is not None or zone.polygon is not None, f"{where}.box", MISSING,
+             "required: a box [[x0, y0], [x1, y1]] or a polygon")
+    _require(zone.box is None or zone.polygon is None, f"{where}.polygon", zone.polygon,
+             "give either box or polygon, not both")
+    if zone.box is not None:
+        check_box(zone.box, floor, f"{where}.box")
+    else:
+        check_polygon(zone.polygon, floor, f"{where}.polygon")
+    if zone.z_range is not None:
+        _check_z_range(zone, floor, f"{where}.z_range")
+
+
+def _check_z_range(zone: Zone, floor: Floor, where: str) -> None:
+    z = zone.z_range
+    _require(floor.ndim == 3, where, z, "z_range is for 3D scenes only")
+    _require(zone.polygon is not None, where, z, "z_range extrudes a polygon; a box gives its own z")
+    _require(len(z) == 2, where, z, "expected two heights [z0, z1], m")
+    _require(z[0] < z[1], where, z, "z_range must be sorted: z0 < z1")
+    height = floor.size[2]
+    _require(-TOL <= z[0] and z[1] <= height + TOL, where, z, f"z_range leaves the hall (0..{height:g} m)")
+
+
+def check_box(box: list[list[float]], floor: Floor, where: str, what: str = "box") -> None:
+    corners = "[[x0, y0], [x1, y1]]" if floor.ndim == 2 else "[[x0, y0, z0], [x1, y1, z1]]"
+    _require(len(box) == 2, where, box, f"a box is two corner points {corners}")
+    for i, p in enumerate(box):
+        _check_dims(p, floor.ndim, f"{where}[{i}]")
+    for d in range(floor.ndim):
+        lo, hi = box[0][d], box[1][d]
+        _require(lo < hi, where, box, f"box min must be < max along {AXES[d]} ({lo:g} ≥ {hi:g})")
+    for i, p in enumerate(box):
+        _require(floor.contains(p), f"{where}[{i}]", p, f"{what} leaves the floor ({floor.extent()})")
+
+
+def check_polygon(polygon: list[list[float]], floor: Floor, where: str) -> None:
+    _require(len(polygon) >= 3, where, polygon, f"a polygon needs at least 3 points, got {len(polygon)}")
+    for i, p in enumerate(polygon):
+        _require(len(p) == 2, f"{where}[{i}]", p, "polygon points are [x, y] (in 3D, extruded over z_range)")
+        _require(Floor(floor.size[:2]).contains(p), f"{where}[{i}]", p,
+                 f"polygon leaves the floor ({floor.extent(2)})")
+    area = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1])) / 2
+    _require(abs(area) > TOL, where, polygon, "polygon has zero area")
+
+
+def check_point(point: list[float], floor: Floor, where: str, what: str) -> None:
+    _check_dims(point, floor.ndim, where)
+    _require(floor.contains(point), where, point, f"{what} is off the floor ({floor.extent()})")
+
+
+def _check_dims(point: list[float], ndim: int, where: str) -> None:
+    names = "[x, y]" if ndim == 2 else "[x, y, z]"
+    _require(len(point) == ndim, where, point, f"expected {ndim} coordinates {names} in a {ndim}D scene")
+
+
+# --- boundaries, temperatures, ambient ---------------------------------------------------------------
+
+
+def check_boundaries(scene: Scene, floor: Floor, where: str) -> None:
+    faces = list(FACES[: 2 * floor.ndim])
+    for face, boundary in scene.boundaries.items():
+        at = f"{where}.{face}"
+        _require(face not in FACES or face in faces, at, "unknown face",
+                 f"a 2D scene has no z faces; floor and roof exchange goes in ambient (faces: {', '.join(faces)})")
+        _require(face in faces, at, "unknown face", did_you_mean(face, faces, "faces"))
+        check_boundary(boundary, at)
+
+
+def check_boundary(b: Boundary, where: str) -> None:
+    uses = BOUNDARY_USES[b.type]
+    for key in ("temperature", "schedule", "flux", "h", "emissivity"):
+        value = getattr(b, key)
+        takes = ", ".join(uses) or "no values; set type to dirichlet, neumann, robin or radiation"
+        _require(value is None or key in uses, f"{where}.{key}", value,
+                 f"not used by {_a(b.type)} boundary (it takes {takes})")
+    if b.type == "dirichlet":
+        _require(b.temperature is not None or b.schedule is not None, f"{where}.temperature", MISSING,
+                 "required by a dirichlet boundary: wall temperature, °C (or a schedule)")
+        _require(b.temperature is None or b.schedule is None, f"{where}.schedule", b.schedule,
+                 "give either temperature or schedule, not both")
+    for key, meaning in BOUNDARY_NEEDS.get(b.type, {}).items():
+        _require(getattr(b, key) is not None, f"{where}.{key}", MISSING, f"required by a {b.type} boundary: {meaning}")
+    if b.h is not None:
+        _require(b.h > 0, f"{where}.h", b.h, "heat-transfer coefficient must be > 0 W/(m²·K)")
+    if b.emissivity is not None:
+        _require(0 < b.emissivity <= 1, f"{where}.emissivity", b.emissivity, "emissivity must be in (0, 1]")
+    if b.temperature is not None:
+        temperature(b.temperature, f"{where}.temperature")
+    if b.schedule is not None:
+        check_schedule(b.schedule, f"{where}.schedule")
+
+
+def check_schedule(s: Schedule, where: str) -> None:
+    _require(len(s.time) > 0, f"{where}.time", s.time, "schedule is empty; give at least one time–value pair")
+    _require(len(s.value) == len(s.time), f"{where}.value", s.value,
+             f"{len(s.value)} values for {len(s.time)} times; give one value per time")
+    for i in range(1, len(s.time)):
+        _require(s.time[i] > s.time[i - 1], f"{where}.time[{i}]", s.time[i],
+                 f"times must increase strictly (time[{i - 1}] = {s.time[i - 1]:g} s)")
+    for i, v in enumerate(s.value):
+        temperature(v, f"{where}.value[{i}]")
+
+
+def temperature(value: float, where: str) -> None:
+    _require(value > ABSOLUTE_ZERO, where, value, "below absolute zero (−273.15 °C); temperatures are in °C")
+
+
+def check_ambient(ambient: Ambient | None, floor: Floor, where: str) -> None:
+    if ambient is None:
+        return
+    _require(floor.ndim == 2, where, ambient, "ambient is for 2D scenes only; in 3D use boundaries z_min/z_max")
+    _require(ambient.h >= 0, f"{where}.h", ambient.h, "heat-transfer coefficient must be ≥ 0 W/(m²·K)")
+    temperature(ambient.temperature, f"{where}.temperature")
+
+
+# --- heaters, hvac -----------------------------------------------------------------------------------
+
+
+def check_heater(heater: Heater, floor: Floor, where: str) -> None:
+    check_box(heater.box, floor, f"{where}.box", "heater box")
+    _require(heater.power > 0, f"{where}.power", heater.power, "power must be > 0 W")
+    temperature(heater.setpoint, f"{where}.setpoint")
+    check_point(heater.sensor, floor, f"{where}.sensor", "thermostat sensor")
+    _require(0 < heater.efficiency <= 1, f"{where}.efficiency", heater.efficiency, "efficiency must be in (0, 1]")
+    _require(heater.kp >= 0, f"{where}.kp", heater.kp, "proportional gain must be ≥ 0 1/K")
+    _require(heater.ki >= 0, f"{where}.ki", heater.ki, "integral gain must be ≥ 0 1/(K·s)")
+
+
+def check_hvac(hvac: Hvac, floor: Floor, where: str) -> None:
+    check_box(hvac.box, floor, f"{where}.box", "hvac box")
+    temperature(hvac.supply_temperature, f"{where}.supply_temperature")
+    _require(hvac.airflow > 0, f"{where}.airflow", hvac.airflow, "airflow must be > 0 m³/s")
+
+
+# --- conveyors, parts, robots ------------------------------------------------------------------------
+
+
+def check_conveyor(conveyor: Conveyor, floor: Floor, where: str) -> float:
+    """Check a conveyor; return its path length, m."""
+    path = conveyor.path
+    _require(len(path) >= 2, f"{where}.path", path, f"a conveyor path needs at least 2 points, got {len(path)}")
+    for i, p in enumerate(path):
+        _check_dims(p, floor.ndim, f"{where}.path[{i}]")
+        _require(floor.contains(p), f"{where}.path[{i}]", p, f"conveyor leaves the floor ({floor.extent()})")
+    length = 0.0
+    for i in range(1, len(path)):
+        segment = math.dist(path[i - 1], path[i])
+        _require(segment > TOL, f"{where}.path[{i}]", path[i], f"same point as path[{i - 1}]: zero-length segment")
+        length += segment
+    _require(conveyor.speed > 0, f"{where}.speed", conveyor.speed, "belt speed must be > 0 m/s")
+    if conveyor.parts is not None:
+        check_parts(conveyor.parts, f"{where}.parts")
+    return length
+
+
+def check_parts(parts: Parts, where: str) -> None:
+    for key, unit in (("spacing", "m"), ("mass", "kg"), ("c_p", "J/(kg·K)"), ("area", "m²"), ("h", "W/(m²·K)")):
+        value = getattr(parts, key)
+        _require(value > 0, f"{where}.{key}", value, f"{key} must be > 0 {unit}")
+    temperature(parts.initial_temperature, f"{where}.initial_temperature")
+    if (cure := parts.cure) is not None:
+        _require(cure.A > 0, f"{where}.cure.A", cure.A, "pre-exponential factor A must be > 0 1/s")
+        _require(cure.Ea >= 0, f"{where}.cure.Ea", cure.Ea, "activation energy Ea must be ≥ 0 J/mol")
+        _require(cure.n >= 0, f"{where}.cure.n", cure.n, "reaction order n must be ≥ 0")
+
+
+def check_robot(robot: Robot, lengths: Mapping[str, float], floor: Floor, where: str) -> None:
+    known = list(lengths) or ["(none: the scene has no conveyors)"]
+    _require(robot.conveyor in lengths, f"{where}.conveyor", robot.conveyor,
+             "no such conveyor; " + did_you_mean(robot.conveyor, known, "conveyors"))
+    length = lengths[robot.conveyor]
+    _require(robot.station >= 0, f"{where}.station", robot.station,
+             f"station is an arc length along conveyor {robot.conveyor!r}: allowed 0..{length:g} m")
+    _require(robot.station <= length + TOL, f"{where}.station", robot.station,
+             f"beyond the end of conveyor {robot.conveyor!r} (path length {length:g} m); allowed 0..{length:g} m")
+    check_point(robot.base, floor, f"{where}.base", "robot base")
+
+
+# --- sensors -----------------------------------------------------------------------------------------
+
+
+def check_sensor(sensor: Sensor, scene: Scene, floor: Floor, where: str) -> Sensor:
+    """Check a sensor; return it with its unit defaulted."""
+    _require(sensor.period > 0, f"{where}.period", sensor.period, "sample period must be > 0 s")
+    units = SENSOR_UNITS[sensor.kind]
+    _require(sensor.unit is None or sensor.unit in units, f"{where}.unit", sensor.unit,
+             f"{sensor.kind} sensors read in {' or '.join(units)}")
+    if sensor.kind == "air_temperature":
+        _require(sensor.target is None, f"{where}.target", sensor.target,
+                 "an air_temperature sensor takes a position, not a target")
+        _require(sensor.position is not None, f"{where}.position", MISSING,
+                 "required by an air_temperature sensor: sample position, m")
+        check_point(sensor.position, floor, f"{where}.position", "sensor")
+    else:
+        _require(sensor.position is None, f"{where}.position", sensor.position,
+                 f"a {sensor.kind} sensor takes a target, not a position")
+        _check_target(sensor, scene, f"{where}.target")
+    return dataclasses.replace(sensor, unit=sensor.unit or units[0])
+
+
+def _check_target(sensor: Sensor, scene: Scene, where: str) -> None:
+    target = sensor.target
+    if sensor.kind == "heater_power":
+        _require(target is not None, where, MISSING, "required by a heater_power sensor: a heater name")
+        known = list(scene.heaters) or ["(none defined)"]
+        _require(target in scene.heaters, where, target, "no such heater; " + did_you_mean(target, known, "heaters"))
+        return
+    _require(target is not None, where, MISSING,
+             f"required by a {sensor.kind} sensor: a robot, or a conveyor without robots")
+    conveyor = _part_source(target, scene, where)
+    parts = scene.conveyors[conveyor].parts
+    _require(parts is not None, where, target,
+             f"conveyor {conveyor!r} carries no parts; add conveyors.{conveyor}.parts")
+    _require(sensor.kind != "cure" or parts.cure is not None, where, target,
+             f"parts on conveyor {conveyor!r} have no cure kinetics; add conveyors.{conveyor}.parts.cure")
+
+
+def _part_source(target: str, scene: Scene, where: str) -> str:
+    """The conveyor whose parts a part sensor watches: that of the robot named, or the conveyor named."""
+    _require(not (target in scene.robots and target in scene.conveyors), where, target,
+             "both a robot and a conveyor have this name; rename one")
+    if target in scene.robots:
+        return scene.robots[target].conveyor
+    known = [*scene.robots, *scene.conveyors] or ["(none defined)"]
+    _require(target in scene.conveyors, where, target,
+             "no robot or conveyor of this name; " + did_you_mean(target, known, "robots and conveyors"))
+    pickers = [name for name, r in scene.robots.items() if r.conveyor == target]
+    _require(not pickers, where, target,
+             f"conveyor {target!r} has robots ({', '.join(pickers)}); target one of them")
+    return target
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def did_you_mean(key: Any, allowed: Sequence[str], label: str) -> str:
+    """'did you mean 'power'? allowed keys: box, power, …' — the suggestion only when one is close."""
+    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}{label}: {', '.join(allowed)}"
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def _require(ok: bool, where: str, value: Any, message: str) -> None:
+    if not ok:
+        raise SceneError(where, value, message)
