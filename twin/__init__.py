@@ -1,0 +1,38 @@
+"""twin — a differentiable physics and thermal digital twin of factory production lines.
+
+The public surface; everything else may change:
+
+    scene = twin.load_scene("gigafactory_cell", overrides=["heaters.oven_1.setpoint=130"])
+    result = twin.simulate(scene, duration=3600.0)
+    layout, params, state = twin.build(scene)                   # for gradients:
+    final, readings = twin.rollout(layout, params, state, twin.Solver(), dt=1.0, n_steps=600)
+"""
+
+from twin.build import build
+from twin.errors import SceneError, TwinInputError
+from twin.model import Layout, Params, State
+from twin.rollout import rollout
+from twin.run_files import write_run
+from twin.scene_files import load_scene
+from twin.scene_validation import scene_from_mapping
+from twin.schema import Scene
+from twin.simulate import Result, simulate
+from twin.step import Solver, make_step
+
+__all__ = [
+    "Layout",
+    "Params",
+    "Result",
+    "Scene",
+    "SceneError",
+    "Solver",
+    "State",
+    "TwinInputError",
+    "build",
+    "load_scene",
+    "make_step",
+    "rollout",
+    "scene_from_mapping",
+    "simulate",
+    "write_run",
+]

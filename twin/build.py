@@ -210,7 +210,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         alive=jnp.zeros((nc, n), bool),
         station=jnp.zeros((nc, n), jnp.int32),
         lag=zeros(nc, n),
-        travel=params.part_spacing * (1.0 - 1e-9),  # the first part enters at once
+        travel=params.part_spacing,  # a full spacing already travelled: the first part enters at once
         n_in=jnp.zeros(nc, jnp.int32),
         n_out=jnp.zeros(nc, jnp.int32),
         picked_T=stats,

@@ -99,7 +99,7 @@ def _record_picks(c: int, parts: PartsState, picked) -> PartsState:
             jnp.maximum(old[2], jnp.max(jnp.where(picked, x, -jnp.inf))),
         ])
 
-    at_station = picked[:, None] & (parts.station[c][:, None] == jnp.arange(parts.last_T.shape[1]))
+    at_station = picked[:, None] & (parts.station[c][:, None] == jnp.arange(parts.last_T.shape[1])[None, :])
     count = jnp.sum(at_station, axis=0)
     safe = jnp.maximum(count, 1)
 

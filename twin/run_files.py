@@ -17,7 +17,6 @@ import h5py
 import numpy as np
 import yaml
 
-from twin import viz
 from twin.simulate import Result
 
 FORMAT_VERSION = 1
@@ -46,6 +45,8 @@ def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) 
         tmp.write_text(json.dumps(result.metrics, indent=2) + "\n")
     written.append(run_dir / "metrics.json")
     if render:
+        from twin import viz  # pyvista/VTK load only when a picture is asked for
+
         title = f"{result.scene.name} — t = {result.snapshot_times[-1] / 3600:.2f} h"
         with atomic_path(run_dir / "final_field.png") as tmp:
             viz.render_field(result.scene, result.layout, result.snapshots[-1], tmp, title)
