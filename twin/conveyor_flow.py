@@ -30,6 +30,8 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, T, dt: floa
     what the parts lose, the air gains, exactly).
     """
     q = jnp.zeros(layout.shape, T.dtype)
+    if not layout.conveyors:
+        return parts, q
     new_T, new_alpha = [], []
     for c, conveyor in enumerate(layout.conveyors):
         if not conveyor.has_parts:

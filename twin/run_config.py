@@ -50,8 +50,8 @@ def _solver(data: Any) -> Solver:
                              f"unknown key; allowed: {', '.join(f.name for f in fields(Solver))}")
     if data.get("method") not in METHODS:
         raise TwinInputError("solver.method", data.get("method"), f"allowed: {', '.join(METHODS)}")
-    maxiter = data.get("maxiter", 500)
-    if isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1:
+    maxiter = data.get("maxiter")
+    if maxiter is not None and (isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1):
         raise TwinInputError("solver.maxiter", maxiter, "expected a whole number ≥ 1")
     safety = _number(data, "safety", "solver.", "(fraction of the stable step)")
     if safety > 1.0:
@@ -61,7 +61,7 @@ def _solver(data: Any) -> Solver:
         dt=_number(data, "dt", "solver.", "s", optional=True),
         max_dt=_number(data, "max_dt", "solver.", "s"),
         safety=safety,
-        tol=_number(data, "tol", "solver.", "relative residual"),
+        tol=_number(data, "tol", "solver.", "relative residual", optional=True),
         maxiter=maxiter,
     )
 

@@ -24,15 +24,16 @@ class Solver:
 
     method: explicit (forward Euler), backward_euler or crank_nicolson (matrix-free CG).
     dt: time step, s; None picks it: the stable explicit step times `safety`, capped at `max_dt`.
-    tol, maxiter: CG relative residual and iteration cap for the implicit methods.
+    tol, maxiter: CG relative residual and iteration cap for the implicit methods; None takes the
+        kernel's defaults (tol 1e-10 in float64, 1e-5 in float32).
     """
 
     method: Literal["explicit", "backward_euler", "crank_nicolson"] = "explicit"
     dt: float | None = None
     max_dt: float = 2.0
     safety: float = 0.9
-    tol: float = 1e-8
-    maxiter: int = 500
+    tol: float | None = None
+    maxiter: int | None = None
 
 
 @dataclass(frozen=True)
