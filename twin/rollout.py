@@ -59,6 +59,14 @@ def plan(duration: float, max_dt: float, chunk_seconds: float) -> Plan:
     return Plan(dt=duration / (chunks * steps), steps_per_chunk=steps, chunks=chunks)
 
 
+def _chunk_length(n_steps: int) -> int:
+    """≈√N steps per checkpointed chunk; a divisor of N where one is near, so that no remainder scan
+    (a second copy of the step to compile, forward and backward) is needed."""
+    root = max(1, math.isqrt(n_steps))
+    divisor = max(d for d in range(1, root + 1) if n_steps % d == 0)
+    return divisor if 2 * divisor >= root else root
+
+
 def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solver, dt: float, n_steps: int):
     """Advance `n_steps` steps of dt; returns (final state, readings (n_steps, sensors)). Differentiable."""
     step = step_mod.make_step(layout, solver, dt)
@@ -70,7 +78,7 @@ def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solve
     def run(s, length):
         return jax.lax.scan(body, s, length=length)
 
-    inner = max(1, math.isqrt(n_steps))
+    inner = _chunk_length(n_steps)
     outer, rest = divmod(n_steps, inner)
     chunk = jax.checkpoint(lambda s, _: run(s, inner))
     state, readings = jax.lax.scan(chunk, state, length=outer)
