@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from twin import step as step_mod
+from twin.errors import TwinInputError
 from twin.kernels import thermal
 from twin.model import Layout, Params, State
 
@@ -33,17 +34,27 @@ class Plan:
 
 
 def max_stable_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
-    """Largest dt the solver may take: explicit stability, the cap, and one part entry per step."""
-    limit = solver.dt if solver.dt is not None else solver.max_dt
+    """Largest dt the solver may take: explicit stability, the cap, and at most one part entry per step.
+
+    A dt given in the solver that breaks one of these bounds is refused (TwinInputError at `solver.dt`).
+    """
+    bounds = {}
     if solver.method == "explicit":
         fixed = step_mod.fixed_terms(layout, params)
         bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
         T_max = _hottest(params) + TEMPERATURE_MARGIN
-        limit = min(limit, float(thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=solver.safety)))
+        bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = float(
+            thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=solver.safety))
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
-            limit = min(limit, 0.5 * float(params.part_spacing[c] / params.belt_speed[c]))
-    return limit
+            bounds[f"half the part interval on conveyor {conveyor.name!r} (spacing/speed/2)"] = 0.5 * float(
+                params.part_spacing[c] / params.belt_speed[c])
+    if solver.dt is not None:
+        for reason, bound in bounds.items():
+            if solver.dt > bound:
+                raise TwinInputError("solver.dt", solver.dt, f"must be ≤ {bound:.4g} s, {reason}")
+        return solver.dt
+    return min([solver.max_dt, *bounds.values()])
 
 
 def _hottest(params: Params) -> float:

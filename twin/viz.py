@@ -39,20 +39,23 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     """Write a PNG of the field T (°C) seen from above, with conveyors, robots and sensors drawn on it."""
     _quiet_vtk()
     grid = field_grid(layout, T)
-    z_top = layout.spacing[2] * layout.shape[0] if layout.ndim == 3 else 0.0
+    plane_z = 0.0
     if layout.ndim == 3:
-        grid = grid.slice(normal="z", origin=(0.0, 0.0, _line_height(scene, z_top)))
+        plane_z = _line_height(scene, layout.spacing[2] * layout.shape[0])
+        grid = grid.slice(normal="z", origin=(0.0, 0.0, plane_z))
+        title = f"{title or scene.name} — slice at z = {plane_z:.2f} m"
     aspect = scene.grid.size[0] / scene.grid.size[1]
     plotter = pv.Plotter(off_screen=True, window_size=(1600, max(400, int(1600 / aspect) + 220)))
     plotter.add_mesh(grid, scalars="temperature_degC", cmap="inferno",
                      scalar_bar_args={"title": "temperature (°C)", "vertical": False, "color": "white",
                                       "fmt": "%.0f", "n_labels": 6})
-    lift = z_top + 0.05
+    lift = plane_z + 0.05
     for conveyor in scene.conveyors.values():
         pts = _lifted(conveyor.path, lift)
         plotter.add_mesh(pv.lines_from_points(pts), color=LINE_COLOUR, line_width=5)
-    for name, robot in scene.robots.items():
-        plotter.add_mesh(pv.Sphere(radius=0.45, center=_lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
+    radius = min(max(0.012 * scene.grid.size[0], 0.2), 0.6)
+    for robot in scene.robots.values():
+        plotter.add_mesh(pv.Sphere(radius=radius, center=_lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
     positions = [s.position for s in scene.sensors.values() if s.position is not None]
     if positions:
         plotter.add_points(_lifted(positions, lift), color=SENSOR_COLOUR, point_size=12, render_points_as_spheres=True)
@@ -67,7 +70,7 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
 
 
 def _lifted(points, z: float) -> np.ndarray:
-    """Points drawn just above the plan (2D) or the top of the hall (3D)."""
+    """Points drawn on the plane at height z, just above the field shown."""
     pts = np.asarray(points, float)
     return np.column_stack([pts[:, 0], pts[:, 1], np.full(len(pts), z)])
 
