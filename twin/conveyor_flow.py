@@ -18,8 +18,10 @@ from twin.model import Layout, Params, PartsState
 
 def positions(conveyor, s):
     """Points (n, d) at arc lengths s along the conveyor's polyline; smooth in s within a segment."""
+    arc = jnp.asarray(conveyor.arc, s.dtype)
     return jnp.stack(
-        [jnp.interp(s, conveyor.arc, conveyor.vertices[:, d]) for d in range(conveyor.vertices.shape[1])], axis=1
+        [jnp.interp(s, arc, jnp.asarray(conveyor.vertices[:, d], s.dtype)) for d in range(conveyor.vertices.shape[1])],
+        axis=1,
     )
 
 

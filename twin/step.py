@@ -74,7 +74,9 @@ def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:
         k_edge = jax.lax.slice_in_dim(k_cell, (n - 1) * face.side, (n - 1) * face.side + 1, axis=face.axis)
         dx = layout.spacing_by_axis[face.axis]
         if face.kind == "dirichlet":
-            T_wall = p.temperature if face.schedule_time is None else jnp.interp(t, face.schedule_time, p.schedule)
+            T_wall = p.temperature
+            if face.schedule_time is not None:
+                T_wall = jnp.interp(t, jnp.asarray(face.schedule_time, p.schedule.dtype), p.schedule)
             faces[face.axis][face.side] = thermal.dirichlet(T_wall, k_edge, dx)
         elif face.kind == "robin":
             faces[face.axis][face.side] = thermal.robin(p.h, p.temperature, k_edge, dx)
@@ -87,7 +89,7 @@ def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:
 
 def heater_control(layout: Layout, params: Params, state: State, dt: float):
     """Thermostat reading → PI → (output fraction, next integral)."""
-    measured = sampling.gather(state.T, jnp.asarray(layout.thermostat_idx), jnp.asarray(layout.thermostat_w))
+    measured = sampling.gather(state.T, jnp.asarray(layout.thermostat_idx), jnp.asarray(layout.thermostat_w, state.T.dtype))
     return control.pi_step(params.heater_setpoint - measured, state.heater_integral, params.heater_kp,
                            params.heater_ki, dt)
 
@@ -106,7 +108,7 @@ def readings(layout: Layout, params: Params, state: State) -> Float[Array, " s"]
     values = []
     for s in layout.sensors:
         if s.kind == "air_temperature":
-            values.append(sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w))[0])
+            values.append(sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w, state.T.dtype))[0])
         elif s.kind == "heater_power":
             (i,) = s.target
             values.append(state.heater_output[i] * params.heater_power[i])
