@@ -95,7 +95,8 @@ def _simulate(cfg: DictConfig) -> None:
     try:
         run = simulate_config(data)
         scene = scene_from_mapping(data["scene"])
-        result = simulate(scene, run.duration, run.solver, run.precision, run.snapshot_every, run.progress)
+        result = simulate(scene, run.duration, run.solver, run.precision, run.snapshot_every, run.progress,
+                          run.device)
     except TwinInputError as err:
         _discard_run_dir()
         _fail("simulate", err)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from twin.errors import TwinInputError
-from twin.simulate import PRECISIONS
+from twin.simulate import DEVICES, PRECISIONS
 from twin.step import Solver
 
 METHODS = ("explicit", "backward_euler", "crank_nicolson")
@@ -20,6 +20,7 @@ class SimulateConfig:
     snapshot_every: float
     progress: bool
     render: bool
+    device: str
     solver: Solver
 
 
@@ -32,6 +33,12 @@ def _number(data: Mapping, key: str, where: str, unit: str, positive: bool = Tru
     if positive and value <= 0:
         raise TwinInputError(f"{where}{key}", value, f"must be > 0 {unit}")
     return float(value)
+
+
+def _choice(data: Mapping, key: str, allowed: tuple[str, ...]) -> str:
+    if data.get(key) not in allowed:
+        raise TwinInputError(key, data.get(key), f"allowed: {', '.join(allowed)}")
+    return data[key]
 
 
 def _flag(data: Mapping, key: str) -> bool:
@@ -68,13 +75,12 @@ def _solver(data: Any) -> Solver:
 
 def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
     """Check the run keys of a composed config; names the key of the first bad value."""
-    if data.get("precision") not in PRECISIONS:
-        raise TwinInputError("precision", data.get("precision"), f"allowed: {', '.join(PRECISIONS)}")
     return SimulateConfig(
         duration=_number(data, "duration", "", "s"),
-        precision=data["precision"],
+        precision=_choice(data, "precision", tuple(PRECISIONS)),
         snapshot_every=_number(data, "snapshot_every", "", "s"),
         progress=_flag(data, "progress"),
         render=_flag(data, "render"),
+        device=_choice(data, "device", DEVICES),
         solver=_solver(data.get("solver")),
     )

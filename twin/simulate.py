@@ -16,11 +16,13 @@ from tqdm.auto import tqdm
 from twin import metrics as metrics_mod
 from twin import step as step_mod
 from twin.build import build
+from twin.errors import TwinInputError
 from twin.model import Layout, Params, State
 from twin.rollout import Plan, max_stable_dt, plan
 from twin.schema import Scene
 
 PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}
+DEVICES = ("auto", "cpu", "gpu")
 
 
 @dataclass
@@ -41,10 +43,24 @@ class Result:
 def set_precision(precision: str):
     """Enable float64 in JAX when asked for (a process-wide JAX setting); return the dtype."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision: {precision!r} — allowed: {', '.join(PRECISIONS)}")
+        raise TwinInputError("precision", precision, f"allowed: {', '.join(PRECISIONS)}")
     if precision == "float64":
         jax.config.update("jax_enable_x64", True)
     return PRECISIONS[precision]
+
+
+def select_device(name: str) -> jax.Device:
+    """The JAX device for `device=auto|cpu|gpu`; auto takes a GPU when JAX sees one."""
+    if name not in DEVICES:
+        raise TwinInputError("device", name, f"allowed: {', '.join(DEVICES)}")
+    if name != "cpu":
+        try:
+            return jax.devices("gpu")[0]
+        except RuntimeError:  # no GPU backend in this JAX install, or no GPU visible
+            if name == "gpu":
+                raise TwinInputError("device", name, "JAX sees no GPU here; install the CUDA build "
+                                     "(pip install 'factory-twin[gpu]') or use device=cpu") from None
+    return jax.devices("cpu")[0]
 
 
 def simulate(
@@ -54,15 +70,22 @@ def simulate(
     precision: str = "float32",
     snapshot_every: float = 300.0,
     progress: bool = False,
+    device: str = "auto",
 ) -> Result:
-    """Run `scene` for `duration` seconds; snapshots of the field every ≈snapshot_every seconds."""
-    layout, params, state = build(scene, set_precision(precision))
+    """Run `scene` for `duration` seconds on `device`; field snapshots every ≈snapshot_every seconds."""
+    with jax.default_device(select_device(device)):
+        return _simulate(scene, duration, solver, set_precision(precision), snapshot_every, progress)
+
+
+def _simulate(scene, duration, solver, dtype, snapshot_every, progress) -> Result:
+    layout, params, state = build(scene, dtype)
     the_plan = plan(duration, max_stable_dt(layout, params, solver), snapshot_every)
     chunk = _compile_chunk(layout, solver, the_plan)
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
     initial = np.asarray(step_mod.readings(layout, params, state))
     snaps, readings = [np.asarray(state.T)], []
-    for _ in tqdm(range(the_plan.chunks), desc=f"simulate {scene.name}", unit="chunk", disable=None if progress else True):
+    bar = tqdm(range(the_plan.chunks), desc=f"simulate {scene.name}", unit="chunk", disable=None if progress else True)
+    for _ in bar:
         state, r = chunk(params, state, fixed)
         readings.append(np.asarray(r))
         snaps.append(np.asarray(state.T))
