@@ -1,0 +1,83 @@
+"""Every shipped config composes: each shipped scene × each solver file, through Hydra's compose API as
+the CLI does, and the composed run keys and scene pass the same validation `twin simulate` applies.
+docs/simulate.md names every key."""
+
+from __future__ import annotations
+
+import pathlib
+from importlib import resources
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+import twin
+from twin import cli
+from twin.run_config import SimulateConfig, simulate_config
+from twin.scene_files import shipped_scenes
+from twin.scene_validation import scene_from_mapping
+
+SCENES = sorted(shipped_scenes())
+SOLVERS = sorted(p.name.removesuffix(".yaml") for p in resources.files("twin.conf.solver").iterdir()
+                 if p.name.endswith(".yaml"))
+DOCS = pathlib.Path(__file__).parent.parent / "docs" / "simulate.md"
+
+
+def _compose(overrides: list[str]) -> dict:
+    """The composed `simulate` config as plain data, with the scenes registered as twin.cli does."""
+    args = cli._register_scenes(overrides)
+    with initialize_config_module("twin.conf", version_base=None):
+        cfg = compose(config_name="simulate", overrides=args)
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def test_there_is_something_to_compose():
+    assert "gigafactory_cell" in SCENES
+    assert SOLVERS == ["backward_euler", "crank_nicolson", "explicit"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("scene", SCENES)
+def test_every_scene_and_solver_composes_and_validates(scene, solver):
+    data = _compose([f"scene={scene}", f"solver={solver}"])
+    assert set(data) == {"scene", "solver", "duration", "precision", "device", "snapshot_every", "progress", "render"}
+    run = simulate_config(data)
+    assert isinstance(run, SimulateConfig)
+    assert run.solver.method == solver  # the file name is the method it selects
+    parsed = scene_from_mapping(data["scene"])
+    assert isinstance(parsed, twin.Scene)
+    assert parsed.name == scene
+
+
+def test_defaults_are_the_default_scene_and_explicit_solver():
+    data = _compose([])
+    run = simulate_config(data)
+    assert data["scene"]["name"] == "gigafactory_cell"
+    assert run.solver == twin.Solver()  # conf/solver/explicit.yaml restates the dataclass defaults
+    assert (run.duration, run.precision, run.device, run.snapshot_every, run.render) == (
+        3600.0, "float32", "auto", 300.0, True)
+
+
+def test_scene_yaml_by_path_composes(tmp_path):
+    from line_scenes import small_line
+
+    path = tmp_path / "my_line.yaml"
+    path.write_text(yaml.safe_dump(small_line()))
+    data = _compose([f"scene={path}", "solver=crank_nicolson", "scene.heaters.h1.setpoint=70"])
+    assert scene_from_mapping(data["scene"]).heaters["h1"].setpoint == 70.0
+    assert simulate_config(data).solver.method == "crank_nicolson"
+
+
+def _keys(mapping: dict, prefix: str = "") -> list[str]:
+    return [f"{prefix}{k}" for k in mapping if k not in ("defaults", "hydra")]
+
+
+def test_docs_name_every_run_and_solver_key():
+    conf = resources.files("twin.conf")
+    keys = _keys(yaml.safe_load(conf.joinpath("simulate.yaml").read_text()))
+    for solver in SOLVERS:
+        keys += _keys(yaml.safe_load(conf.joinpath("solver", f"{solver}.yaml").read_text()), "solver.")
+    text = DOCS.read_text()
+    missing = sorted({k for k in keys if f"`{k}`" not in text and f"`{k.split('.')[-1]}`" not in text})
+    assert not missing, f"docs/simulate.md does not document: {missing}"
