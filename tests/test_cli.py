@@ -75,6 +75,8 @@ BAD_INPUTS = [
     pytest.param(["simulate", _bad_key_scene], "scene.conveyor", id="scene-file-bad-key"),
     pytest.param(["simulate", _broken_yaml], "broken.yaml:3", id="scene-file-yaml-syntax"),
     pytest.param(["simulat"], "twin: error: unknown command 'simulat'", id="unknown-command"),
+    pytest.param(["simulate", "-m", "duration=60,-5"], "twin simulate: error: duration: -5", id="sweep-bad-value"),
+    pytest.param(["simulate", "-m", "nokey=1,2"], "Could not override 'nokey'", id="sweep-unknown-key"),
 ]
 
 

@@ -201,3 +201,18 @@ def test_atomic_path_renames_only_on_success(tmp_path):
         raise ValueError
     assert target.read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_run_files_get_the_usual_permissions(tmp_path):
+    """Temp-file-and-rename must not leave owner-only files (mkstemp's mode) behind."""
+    import os
+
+    from twin.run_files import atomic_path
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "metrics.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644

@@ -260,7 +260,7 @@ def test_unknown_key_line():
     data["heaters"]["oven_1"]["powr"] = 1.0
     with pytest.raises(SceneError) as info:
         scene_from_mapping(data)
-    assert str(info.value) == ("scene.heaters.oven_1.powr: 'unknown key' — did you mean 'power'? "
+    assert str(info.value) == ("scene.heaters.oven_1.powr: 1.0 — unknown key; did you mean 'power'? "
                                "allowed keys: box, power, setpoint, sensor, efficiency, kp, ki")
 
 

@@ -225,4 +225,5 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         heater_output=zeros(nh),
         heater_energy=zeros(nh),
         parts=parts,
+        unconverged_steps=jnp.zeros((), jnp.int32),
     )

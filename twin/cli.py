@@ -15,6 +15,7 @@ import hydra
 from hydra import compose, initialize_config_module
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -60,19 +61,47 @@ def _register_scenes(args: list[str]) -> list[str]:
 
 
 def _precheck(command: str, overrides: list[str]) -> None:
-    """Compose the config once before Hydra runs, so override mistakes are one line and exit 2.
+    """Compose and validate the config before Hydra runs: a mistake is one line, exit 2, no directory.
 
-    Sweeps (-m) and Hydra's own flags are left to Hydra, which reports them itself.
+    In a sweep (-m) every swept value is checked, the other keys at their first value. Hydra's own
+    flags (--cfg, --help, ...) are left to Hydra.
     """
-    if any(arg.startswith("-") for arg in overrides):
+    flags = [a for a in overrides if a.startswith("-")]
+    if any(flag not in ("-m", "--multirun") for flag in flags):
         return
+    plain = [a for a in overrides if not a.startswith("-")]
     try:
-        with initialize_config_module("twin.conf", version_base=None):
-            compose(config_name=command, overrides=overrides)
+        probes = _sweep_probes(plain) if flags else [plain]
+        for probe in probes:
+            with initialize_config_module("twin.conf", version_base=None):
+                data = OmegaConf.to_container(compose(config_name=command, overrides=probe), resolve=True)
+            _validate(data)
     except (HydraException, OmegaConfBaseException) as err:
         noise = ("HYDRA_FULL_ERROR", "Config search path", "provider=")
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and not ln.strip().startswith(noise)]
         _fail(command, "; ".join(lines).replace(":;", ":"))
+    except TwinInputError as err:
+        _fail(command, err)
+
+
+def _sweep_probes(overrides: list[str]) -> list[list[str]]:
+    """One override list per swept value (other keys at their first value), to check each value once."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    choices = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+               else [o.input_line] for o in parsed]
+    first = [c[0] for c in choices]
+    probes = [first]
+    for i, values in enumerate(choices):
+        probes += [first[:i] + [v] + first[i + 1:] for v in values[1:]]
+    return probes
+
+
+def _validate(data: dict) -> None:
+    from twin.run_config import simulate_config
+    from twin.scene_validation import scene_from_mapping
+
+    simulate_config(data)
+    scene_from_mapping(data["scene"])
 
 
 def _discard_run_dir() -> None:
@@ -81,6 +110,8 @@ def _discard_run_dir() -> None:
     hydra_only = all(p.name == ".hydra" or (p.suffix == ".log" and p.stat().st_size == 0) for p in run_dir.iterdir())
     if hydra_only:
         shutil.rmtree(run_dir, ignore_errors=True)
+        if not any(run_dir.parent.iterdir()):  # the DATE folder this run made
+            run_dir.parent.rmdir()
 
 
 @hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="simulate")
@@ -112,6 +143,9 @@ def _report(result, run_dir: Path) -> None:
           f"of {result.plan.dt:.3g} s")
     print(f"  throughput {m['throughput_parts_per_h']:.1f} parts/h, heater energy {m['heater_energy_kWh']:.2f} kWh"
           + (f", part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})" if pick else ""))
+    if m["unconverged_steps"]:
+        print(f"  warning: {m['unconverged_steps']} implicit steps stopped at solver.maxiter before CG converged; "
+              "raise solver.maxiter or lower solver.dt", file=sys.stderr)
     print(f"  wrote {run_dir}/results.h5, metrics.json" + (", final_field.png" if (run_dir / "final_field.png").exists() else ""))
 
 

@@ -163,3 +163,4 @@ class State:
     heater_output: Float[Array, " h"]  # last control output, fraction of full power
     heater_energy: Float[Array, " h"]  # electrical energy drawn, J
     parts: PartsState
+    unconverged_steps: Int[Array, ""]  # implicit steps whose CG solve hit maxiter (a status, not an exception)

@@ -113,7 +113,8 @@ def _to_dataclass(cls: type, value: Any, where: str) -> Any:
     hints, fields = _hints(cls), {f.name: f for f in dataclasses.fields(cls)}
     for key in value:
         if key not in fields:
-            raise SceneError(join(where, key), "unknown key", did_you_mean(key, list(fields), "allowed keys"))
+            raise SceneError(join(where, key), value[key],
+                             "unknown key; " + did_you_mean(key, list(fields), "allowed keys"))
     kwargs = {}
     for name, f in fields.items():
         meaning, unit = FIELDS.get((cls.__name__, name), (name, ""))

@@ -95,12 +95,14 @@ def heater_control(layout: Layout, params: Params, state: State, dt: float):
 
 
 def thermal_update(layout, solver: Solver, fixed: Fixed, params, T, t, source, dt):
+    """The field after dt, and whether the step's linear solve converged (always, for explicit)."""
     bcs = boundaries(layout, params, fixed.k_cell, t)
     if solver.method == "explicit":
-        return thermal.explicit_step(T, fixed.coeffs, bcs, source, dt)
+        return thermal.explicit_step(T, fixed.coeffs, bcs, source, dt), jnp.asarray(True)
     theta = 1.0 if solver.method == "backward_euler" else 0.5
-    return thermal.implicit_step(T, fixed.coeffs, bcs, source, dt, theta=theta, tol=solver.tol,
-                                 maxiter=solver.maxiter)
+    T, info = thermal.implicit_step_with_info(T, fixed.coeffs, bcs, source, dt, theta=theta, tol=solver.tol,
+                                              maxiter=solver.maxiter)
+    return T, info.converged
 
 
 def readings(layout: Layout, params: Params, state: State) -> Float[Array, " s"]:
@@ -129,10 +131,11 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         parts, q_parts = conveyor_flow.exchange_heat(layout, params, state.parts, state.T, dt)
         source = fixed.steady_source + jnp.tensordot(power * params.heater_efficiency,
                                                      heater_shape.astype(power.dtype), 1) + q_parts
-        T = thermal_update(layout, solver, fixed, params, state.T, state.t, source, dt)
+        T, converged = thermal_update(layout, solver, fixed, params, state.T, state.t, source, dt)
         parts = conveyor_flow.advance(layout, params, parts, dt)
         new = State(t=state.t + dt, T=T, heater_integral=integral, heater_output=output,
-                    heater_energy=state.heater_energy + power * dt, parts=parts)
+                    heater_energy=state.heater_energy + power * dt, parts=parts,
+                    unconverged_steps=state.unconverged_steps + (~converged).astype(jnp.int32))
         return new, readings(layout, params, new)
 
     return step
