@@ -14,12 +14,16 @@ Conventions
   uniform k, or an array of the field shape with one more entry along a (the two outer faces are ignored:
   boundary faces are described by `Face`).
 * The sink is D·T with T in °C, so an exchange D·(T − T_ref) is written as sink D plus source D·T_ref.
-* Scalars stay scalars: the uniform case reads nothing but T (this is what makes the step memory-bound
-  at the field size only).
+* Scalars stay scalars: with uniform coefficients the step reads nothing but T. Entries that are a
+  literal Python 0.0 (the defaults: no sink, no flux, no radiation) are skipped at trace time; that holds
+  when the coefficients are built or closed over inside the jitted function, not when they are passed
+  in as jit arguments (then they are traced scalars and cost a few flops per cell).
 
-Stencil form (measured on CPU, see benchmarks/README.md): pad with zeros once, slice the neighbours,
-and put the boundary cases in with `where` on an iota, inside one fusion. Edge/reflect padding, `roll`,
-`.at[].add` and dynamic-update-slices on the edges were each 30–200 % slower.
+Stencil form, chosen by measurement on CPU (benchmarks/README.md): pad T with zeros once, slice the
+neighbours, and put boundary neighbours and face terms in with `where` on an iota, all in one fusion.
+Face terms are evaluated with the whole field and masked: indexing an edge slice of T inside the
+fusion measured 35 % slower. Edge/reflect padding and `roll` (2–3×) and `.at[].add` or edge updates
+(30–60 %) are slower still.
 """
 
 from __future__ import annotations

@@ -1,0 +1,188 @@
+"""Throughput of the explicit thermal step (cell updates per second), JAX kernel vs plain NumPy.
+
+    python benchmarks/thermal_step.py                 # 2D 2048², 3D 256³, float32
+    python benchmarks/thermal_step.py --quick         # small sizes, a smoke run
+    python benchmarks/thermal_step.py --out my.json
+
+Each case times a jitted `lax.fori_loop` of N explicit steps (after a warm-up call that compiles), for
+uniform scalar coefficients and for heterogeneous per-cell arrays, and the same N steps written in
+plain NumPy (flux form, same boundary faces) as the baseline. Repeats are interleaved across variants
+so background load hits them alike; the median and the best are both reported. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from twin.kernels import thermal as th
+
+DX = 0.01  # m
+K, RHO_C = 1.0, 1e6  # W/(m·K), J/(m³·K): a uniform reference material
+H, T_FLUID, T_WALL = 25.0, 20.0, 60.0  # Robin face (axis 0 low) and Dirichlet face (axis 0 high)
+
+FULL_CASES = [("2d", (2048, 2048), 20), ("3d", (256, 256, 256), 10)]
+QUICK_CASES = [("2d", (256, 256), 20), ("3d", (32, 32, 32), 10)]
+
+
+def make_problem(shape, heterogeneous: bool, rng):
+    """Coefficients, boundaries and source (float32) for one variant; the same faces for both."""
+    f32 = np.float32
+    if heterogeneous:
+        k = (0.5 + rng.random(shape)).astype(f32)
+        inv_c = (1.0 / (RHO_C * (0.5 + rng.random(shape)))).astype(f32)
+        conductance = tuple(np.asarray(g) for g in th.face_conductance(jnp.asarray(k), (DX,) * len(shape)))
+        sink = (0.1 * rng.random(shape)).astype(f32)
+        source = (100.0 * rng.random(shape)).astype(f32)
+        k_lo, k_hi = k[:1], k[-1:]
+    else:
+        inv_c, conductance, sink, source = 1.0 / RHO_C, (K / DX**2,) * len(shape), 0.0, 0.0
+        k_lo = k_hi = K
+    coeffs = th.Coefficients(inv_c, conductance, sink)
+    faces = (th.robin(H, T_FLUID, k_lo, DX), th.dirichlet(T_WALL, k_hi, DX))
+    bcs = (faces,) + ((None, None),) * (len(shape) - 1)
+    return coeffs, bcs, source
+
+
+def numpy_step(T, coeffs: th.Coefficients, bcs, source, dt):
+    """The same explicit step in plain NumPy: one flux per interior face, added to one cell and taken
+    from the other (the usual vectorised finite-volume form); faces on axis 0 only, as in make_problem."""
+    P = np.zeros_like(T) + source - coeffs.sink * T
+    for axis, G in enumerate(coeffs.conductance):
+        n = T.shape[axis]
+        lower = [slice(None)] * T.ndim
+        upper = list(lower)
+        lower[axis], upper[axis] = slice(0, n - 1), slice(1, n)
+        G_int = G if np.ndim(G) == 0 else G[tuple(upper)][tuple(lower)]  # interior faces 1..n-1
+        flux = G_int * (T[tuple(upper)] - T[tuple(lower)])  # into the lower cell, W/m³
+        P[tuple(lower)] += flux
+        P[tuple(upper)] -= flux
+    for side, face in enumerate(bcs[0]):
+        i = 0 if side == 0 else T.shape[0] - 1
+        P[i] += np.squeeze(face.conductance * (face.temperature - T[i : i + 1]), axis=0)
+    return (T + dt * (coeffs.inv_capacity * P)).astype(T.dtype)
+
+
+def jax_runner(coeffs, bcs, source, dt, steps):
+    """Timed callable: arrays go in as jit arguments (not baked-in constants), scalar coefficients stay
+    Python floats closed over, as a caller building uniform coefficients inside its step would have."""
+    leaves, treedef = jax.tree_util.tree_flatten(coeffs)
+    is_array = [np.ndim(x) > 0 for x in leaves]
+    arrays = [jnp.asarray(x) for x, a in zip(leaves, is_array) if a]
+
+    @jax.jit
+    def run(T, arrays, source):
+        it = iter(arrays)
+        c = treedef.unflatten([next(it) if a else x for x, a in zip(leaves, is_array)])
+        return lax.fori_loop(0, steps, lambda i, T: th.explicit_step(T, c, bcs, source, dt), T)
+
+    source = source if np.ndim(source) == 0 else jnp.asarray(source)
+    return lambda T: run(T, arrays, source).block_until_ready()
+
+
+def numpy_runner(coeffs, bcs, source, dt, steps):
+    def run(T):
+        for _ in range(steps):
+            T = numpy_step(T, coeffs, bcs, source, dt)
+        return T
+
+    return run
+
+
+def time_variants(runners: dict, T0, repeats: int) -> dict:
+    inputs = {name: jnp.asarray(T0) if name.startswith("jax") else T0 for name in runners}
+    for name, run in runners.items():
+        run(inputs[name])  # warm-up: compilation for JAX, page faults for both
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(inputs[name])
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def run_case(label, shape, steps, repeats, rng) -> dict:
+    T0 = (20.0 + 10.0 * rng.random(shape)).astype(np.float32)
+    runners, problems = {}, {}
+    for kind in ("uniform", "heterogeneous"):
+        coeffs, bcs, source = make_problem(shape, kind == "heterogeneous", rng)
+        dt = float(th.stable_dt(coeffs, bcs, shape=shape))
+        problems[kind] = (coeffs, bcs, source, dt)
+        runners[f"jax_{kind}"] = jax_runner(coeffs, bcs, source, dt, steps)
+        runners[f"numpy_{kind}"] = numpy_runner(coeffs, bcs, source, dt, steps)
+    agreement = {}
+    for kind, (coeffs, bcs, source, dt) in problems.items():  # one step, both implementations
+        one_jax = np.asarray(jax.jit(lambda T: th.explicit_step(T, coeffs, bcs, source, dt))(T0))
+        agreement[kind] = float(np.max(np.abs(one_jax - numpy_step(T0, coeffs, bcs, source, dt))))
+    times = time_variants(runners, T0, repeats)
+    cells = int(np.prod(shape))
+    variants = {}
+    for name, ts in times.items():
+        variants[name] = {
+            "median_s": statistics.median(ts), "min_s": min(ts), "times_s": ts,
+            "cell_updates_per_s": cells * steps / statistics.median(ts),
+            "best_cell_updates_per_s": cells * steps / min(ts),
+        }
+    ratio = {kind: variants[f"jax_{kind}"]["cell_updates_per_s"] / variants[f"numpy_{kind}"]["cell_updates_per_s"]
+             for kind in ("uniform", "heterogeneous")}
+    return {"name": f"{label}_{'x'.join(map(str, shape))}", "shape": list(shape), "cells": cells, "steps": steps,
+            "variants": variants, "jax_over_numpy": ratio, "max_abs_diff_one_step_K": agreement}
+
+
+def machine() -> dict:
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu_count": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
+            "python": platform.python_version(), "jax_version": jax.__version__, "numpy_version": np.__version__,
+            "jax_backend": jax.default_backend(), "jax_devices": [str(d) for d in jax.devices()]}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "thermal_step.json"))
+    parser.add_argument("--quick", action="store_true", help="small grids: a smoke run in seconds")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats per variant (median reported)")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    cases = QUICK_CASES if args.quick else FULL_CASES
+    load_before = os.getloadavg()
+    result = {
+        "benchmark": "thermal explicit step, float32",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"dtype": "float32", "repeats": args.repeats, "quick": args.quick,
+                     "boundaries": "axis 0: Robin (low) and Dirichlet (high); other axes insulated"},
+        "cases": [run_case(label, shape, steps, args.repeats, rng) for label, shape, steps in cases],
+    }
+    # Other processes on the machine halve these numbers on 2 cores: record the load to judge a run.
+    result["machine"]["load_average_1_5_15min"] = {"before": load_before, "after": os.getloadavg()}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(out)  # atomic: a reader never sees half a file
+    for case in result["cases"]:
+        rates = ", ".join(f"{k} {v['cell_updates_per_s'] / 1e9:.3f}" for k, v in case["variants"].items())
+        print(f"{case['name']}: G cell-updates/s (median) {rates}")
+    print(f"wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
