@@ -21,16 +21,34 @@ def smooth_clip(u: Float[Array, "*n"], blend: float = SATURATION_BLEND) -> Float
     return 1.0 - high
 
 
+def unclip(y: Float[Array, "*n"], blend: float = SATURATION_BLEND) -> Float[Array, "*n"]:
+    """The input that `smooth_clip` maps to y ∈ [0, 1] (for starting a loop already at steady state)."""
+    y = jnp.clip(y, 0.0, 1.0)
+    low = 2.0 * jnp.sqrt(blend * y) - blend
+    high = 1.0 - (2.0 * jnp.sqrt(blend * (1.0 - y)) - blend)
+    return jnp.where(y < blend, low, jnp.where(y > 1.0 - blend, high, y))
+
+
+def pi_rates(
+    error: Float[Array, " n"], integral: Float[Array, " n"], kp: Float[Array, " n"], ki: Float[Array, " n"],
+    tracking_time: float = TRACKING_TIME,
+) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
+    """PI law in output units (fraction of full scale): (output in [0, 1], d(integral)/dt).
+
+    The integral tracks ki·error and, while the output is pinned at a limit, bleeds back towards it with
+    `tracking_time` (s), so it does not wind up (back-calculation anti-windup).
+    """
+    raw = kp * error + integral
+    # Bleed only beyond the blends, where the output is exactly 0 or 1: inside them every output is
+    # reachable, so the integral must settle on zero error there.
+    excess = jnp.clip(raw, -SATURATION_BLEND, 1.0 + SATURATION_BLEND) - raw
+    return smooth_clip(raw), ki * error + excess / tracking_time
+
+
 def pi_step(
     error: Float[Array, " n"], integral: Float[Array, " n"], kp: Float[Array, " n"], ki: Float[Array, " n"],
     dt: float,
 ) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
-    """One PI update. error = setpoint − measurement (K); integral is the I-term in output units.
-
-    Returns (output in [0, 1], next integral). The integral tracks ki·error and bleeds towards the
-    saturated output so it does not wind up while the actuator is at a limit.
-    """
-    raw = kp * error + integral
-    out = smooth_clip(raw)
-    integral = integral + dt * (ki * error + (out - raw) / TRACKING_TIME)
-    return out, integral
+    """One explicit PI update over dt: (output in [0, 1], next integral). error = setpoint − measurement."""
+    out, rate = pi_rates(error, integral, kp, ki)
+    return out, integral + dt * rate

@@ -11,6 +11,7 @@ from twin.kernels import thermal
 from twin.step import fixed_terms
 
 ENERGY_RTOL = 1e-9  # float64; the flux form telescopes and part exchange deposits exactly what parts lose
+MOTOR_ENERGY_RTOL = 1e-3  # the belt's implicit substeps conserve kinetic energy only to their truncation error
 
 
 @pytest.mark.parametrize("method", ["explicit", "backward_euler"])
@@ -29,5 +30,19 @@ def test_insulated_line_energy_balance(method):
     left = mc * p.picked_T[0, 0]  # sum of the temperatures parts left with
     entered = mc * params.part_T0[0] * p.n_in[0]
     heater = jnp.sum(params.heater_efficiency * final.heater_energy)
+    motors = jnp.sum(final.belts.heat)  # motor losses at the motors, drag work along the belts
     assert int(p.n_out[0]) > 0  # parts have carried heat out of the hall
-    assert float(air + riding + left - entered) == pytest.approx(float(heater), rel=ENERGY_RTOL)
+    assert float(motors) > 0.0
+    assert float(air + riding + left - entered) == pytest.approx(float(heater + motors), rel=ENERGY_RTOL)
+
+
+def test_motor_energy_is_heat_plus_kinetic_energy():
+    """Electrical energy = losses + drag work (heat) + the belt's kinetic-energy change."""
+    spec = small_line()
+    spec["conveyors"]["belt"]["speed"] = 0.3
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), dt=1.0, n_steps=300)
+    b = final.belts
+    mass = params.belts.belt_mass  # parts have left and entered; compare with the empty-belt mass at rest
+    kinetic = 0.5 * mass * (b.v**2 - state.belts.v**2)
+    assert float(jnp.sum(b.energy)) == pytest.approx(float(jnp.sum(b.heat + kinetic)), rel=MOTOR_ENERGY_RTOL)

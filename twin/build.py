@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -18,12 +19,16 @@ from twin.model import (
     Layout,
     Params,
     PartsState,
+    BeltState,
+    SegmentLayout,
     SensorLayout,
     State,
 )
-from twin.schema import Scene
+from twin.kernels.belt import BeltParams, drag_force
+from twin.kernels.control import unclip
+from twin.schema import Scene, Segment
 
-DEFAULT_UNITS = {"air_temperature": "degC", "part_temperature": "degC", "cure": "1", "heater_power": "W"}
+DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 
 
 def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
@@ -53,7 +58,7 @@ def _layout(scene: Scene) -> Layout:
     heater_shape = _shapes(scene.heaters, "heaters", shape, spacing, cell_volume)
     sensor_pts = np.array([h.sensor for h in scene.heaters.values()], float).reshape(-1, len(shape))
     t_idx, t_w = sampling.corner_weights(jnp.asarray(sensor_pts), spacing, shape)
-    conveyors = tuple(_conveyor(name, c, scene) for name, c in scene.conveyors.items())
+    conveyors, segments = _conveyors(scene, shape, spacing)
     capacity = max(
         [math.floor(c.length / scene.conveyors[c.name].parts.spacing) + 3 for c in conveyors if c.has_parts],
         default=1,
@@ -73,8 +78,10 @@ def _layout(scene: Scene) -> Layout:
         hvac_names=tuple(scene.hvac),
         hvac_shape=_shapes(scene.hvac, "hvac", shape, spacing, cell_volume),
         conveyors=conveyors,
+        segments=segments,
         capacity=capacity,
-        sensors=tuple(_sensor(name, s, scene, conveyors, shape, spacing) for name, s in scene.sensors.items()),
+        sensors=tuple(_sensor(name, s, scene, conveyors, segments, shape, spacing)
+                      for name, s in scene.sensors.items()),
     )
 
 
@@ -112,28 +119,77 @@ def _faces(scene: Scene) -> tuple[FaceLayout, ...]:
     return tuple(faces)
 
 
-def _conveyor(name: str, conveyor, scene: Scene) -> ConveyorLayout:
-    arc = geometry.polyline_lengths(conveyor.path)
-    robots = sorted(((r.station, rname) for rname, r in scene.robots.items() if r.conveyor == name))
-    stations = tuple(s for s, _ in robots) or (float(arc[-1]),)
-    return ConveyorLayout(
-        name=name,
-        vertices=np.asarray(conveyor.path, float),
-        arc=arc,
-        stations=stations,
-        robots=tuple(r for _, r in robots) or ("",),
-        has_parts=conveyor.parts is not None,
-    )
+def _conveyors(scene: Scene, shape, spacing) -> tuple[tuple[ConveyorLayout, ...], tuple[SegmentLayout, ...]]:
+    conveyors, segments = [], []
+    for c, (name, conveyor) in enumerate(scene.conveyors.items()):
+        arc = geometry.polyline_lengths(conveyor.path)
+        robots = sorted(((r.station, rname) for rname, r in scene.robots.items() if r.conveyor == name))
+        spans = segment_spans(conveyor, float(arc[-1]))
+        first = len(segments)
+        for seg_name, (start, end) in spans.items():
+            motor_at = conveyor.segments[seg_name].motor.position if conveyor.segments else None
+            segments.append(_segment(f"{name}.{seg_name}", c, conveyor.path, arc, start, end, motor_at, shape, spacing))
+        conveyors.append(ConveyorLayout(
+            name=name,
+            vertices=np.asarray(conveyor.path, float),
+            arc=arc,
+            stations=tuple(s for s, _ in robots) or (float(arc[-1]),),
+            robots=tuple(r for _, r in robots) or ("",),
+            has_parts=conveyor.parts is not None,
+            segments=tuple(range(first, len(segments))),
+            segment_ends=np.asarray([end for _, end in spans.values()]),
+        ))
+    return tuple(conveyors), tuple(segments)
 
 
-def _sensor(name, sensor, scene: Scene, conveyors, shape, spacing) -> SensorLayout:
-    unit = sensor.unit or DEFAULT_UNITS[sensor.kind]
-    common = dict(name=name, kind=sensor.kind, unit=unit, period=sensor.period)
+def segments_of(conveyor) -> dict:
+    """The conveyor's segments, or its one default segment `belt`."""
+    return conveyor.segments or {DEFAULT_SEGMENT: Segment()}
+
+
+def segment_spans(conveyor, length: float) -> dict[str, tuple[float, float]]:
+    """(start, end) arc length of each segment, m; the last one ends at the path end."""
+    spans, start = {}, 0.0
+    items = list(segments_of(conveyor).items())
+    for i, (name, seg) in enumerate(items):
+        end = length if i == len(items) - 1 else start + seg.length
+        spans[name] = (start, end)
+        start = end
+    return spans
+
+
+def _segment(name, c, path, arc, start, end, motor_at, shape, spacing) -> SegmentLayout:
+    """Where a segment's motor losses and drag work heat the air."""
+    def on_path(s):
+        pts = np.asarray(path, float)
+        return np.stack([np.interp(s, arc, pts[:, d]) for d in range(pts.shape[1])], axis=-1)
+
+    motor = np.asarray([motor_at], float) if motor_at is not None else on_path(np.asarray([end]))
+    m_idx, m_w = sampling.corner_weights(jnp.asarray(motor), spacing, shape)
+    n_points = max(2, math.ceil((end - start) / (0.5 * min(spacing))))
+    along = on_path(start + (np.arange(n_points) + 0.5) * (end - start) / n_points)
+    d_idx, d_w = sampling.corner_weights(jnp.asarray(along), spacing, shape)
+    return SegmentLayout(name=name, conveyor=c, start=start, end=end, motor_idx=np.asarray(m_idx[0]),
+                         motor_w=np.asarray(m_w[0]), drag_idx=np.asarray(d_idx), drag_w=np.asarray(d_w) / n_points)
+
+
+def _segment_index(target: str, conveyors, segments) -> int:
+    """The segment a sensor targets: `conveyor.segment`, or the only segment of a conveyor."""
+    if "." in target:
+        return [s.name for s in segments].index(target)
+    (only,) = next(c.segments for c in conveyors if c.name == target)
+    return only
+
+
+def _sensor(name, sensor, scene: Scene, conveyors, segments, shape, spacing) -> SensorLayout:
+    common = dict(name=name, kind=sensor.kind, unit=sensor.unit, period=sensor.period)
     if sensor.kind == "air_temperature":
         idx, w = sampling.corner_weights(jnp.asarray([sensor.position], float), spacing, shape)
         return SensorLayout(**common, idx=np.asarray(idx), w=np.asarray(w))
     if sensor.kind == "heater_power":
         return SensorLayout(**common, target=(list(scene.heaters).index(sensor.target),))
+    if sensor.kind in ("belt_speed", "motor_current", "motor_power"):
+        return SensorLayout(**common, target=(_segment_index(sensor.target, conveyors, segments),))
     for c, conv in enumerate(conveyors):
         if sensor.target in conv.robots:
             return SensorLayout(**common, target=(c, conv.robots.index(sensor.target)))
@@ -169,7 +225,7 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         heater_ki=arr([h.ki for h in scene.heaters.values()]),
         hvac_supply_T=arr([v.supply_temperature for v in scene.hvac.values()]),
         hvac_airflow=arr([v.airflow for v in scene.hvac.values()]),
-        belt_speed=arr([c.speed for c in conveyors]),
+        belts=_belt_params(scene, arr),
         part_spacing=part_value(lambda p: p.spacing, 1.0),
         part_mass=part_value(lambda p: p.mass, 1.0),
         part_c_p=part_value(lambda p: p.c_p, 1.0),
@@ -180,6 +236,26 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         cure_Ea=cure_value(lambda c: c.Ea, 0.0),
         cure_n=cure_value(lambda c: c.n, 1.0),
     )
+
+
+def _belt_params(scene: Scene, arr) -> BeltParams:
+    """Per-segment belt and motor values, all conveyors' segments in order."""
+    rows = []
+    for conveyor in scene.conveyors.values():
+        spans = segment_spans(conveyor, float(geometry.polyline_lengths(conveyor.path)[-1]))
+        for name, seg in segments_of(conveyor).items():
+            start, end = spans[name]
+            rows.append(dict(
+                setpoint=seg.speed if seg.speed is not None else conveyor.speed,
+                belt_mass=seg.mass_per_length * (end - start),
+                rolling_resistance=seg.rolling_resistance, viscous_drag=seg.viscous_drag,
+                wear=seg.wear, wear_rate=seg.wear_rate / 3600.0,
+                max_force=seg.motor.max_force, kp=seg.motor.kp, ki=seg.motor.ki,
+                current_per_force=seg.motor.current_per_force, no_load_current=seg.motor.no_load_current,
+                resistance=seg.motor.resistance, fixed_loss=seg.motor.fixed_loss,
+            ))
+    keys = [f.name for f in dataclasses.fields(BeltParams)]
+    return BeltParams(**{k: arr([row[k] for row in rows]) for k in keys})
 
 
 def _property(scene: Scene, medium, key: str) -> float:
@@ -195,6 +271,14 @@ def _face_params(b, arr) -> FaceParams:
         emissivity=arr(b.emissivity or 0.0),
         schedule=arr(b.schedule.value if b.schedule is not None else []),
     )
+
+
+def running_belts(params: Params) -> BeltState:
+    """Belts at their setpoint speed, empty, the controllers holding exactly the empty-belt drag."""
+    b = params.belts
+    hold = drag_force(b, b.setpoint, jnp.zeros_like(b.setpoint), 0.0) / b.max_force
+    zeros = jnp.zeros_like(b.setpoint)
+    return BeltState(v=b.setpoint, integral=unclip(hold), energy=zeros, charge=zeros, heat=zeros)
 
 
 def initial_state(layout: Layout, params: Params, T0: float) -> State:
@@ -225,5 +309,6 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         heater_output=zeros(nh),
         heater_energy=zeros(nh),
         parts=parts,
+        belts=running_belts(params),
         unconverged_steps=jnp.zeros((), jnp.int32),
     )

@@ -1,6 +1,6 @@
 """Parts on the conveyors: heat exchange with the air they pass through, and their kinematics.
 
-The belt is kinematic for now (parts move at the configured belt speed). A part enters at the path
+Parts ride at the speed of the belt segment under them (twin.belts). A part enters at the path
 start every `spacing` metres of belt travel, rides to the pick station it is assigned to (the robots
 of a conveyor take turns; without robots parts leave at the path end) and is removed there. Slots are
 fixed, so the count is exact: entered = left + on the belt, always.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from twin import belts
 from twin.kernels import parts as part_physics
 from twin.kernels import sampling
 from twin.model import Layout, Params, PartsState
@@ -56,26 +57,28 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, T, dt: floa
     return updated, q
 
 
-def advance(layout: Layout, params: Params, parts: PartsState, dt: float) -> PartsState:
-    """Move parts by one step of belt travel, pick those that reached their station, spawn new ones."""
+def advance(layout: Layout, params: Params, parts: PartsState, travel, dt: float) -> PartsState:
+    """Move parts by their segment's belt travel this step (m, per segment), pick those that reached
+    their station, spawn new ones."""
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
-            parts = _advance_one(c, conveyor, params, parts, dt)
+            parts = _advance_one(c, conveyor, params, parts, travel, dt)
     return parts
 
 
-def _advance_one(c: int, conveyor, params: Params, parts: PartsState, dt: float) -> PartsState:
-    v, spacing = params.belt_speed[c], params.part_spacing[c]
+def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, dt: float) -> PartsState:
+    spacing = params.part_spacing[c]
     stations = jnp.asarray(np.asarray(conveyor.stations), parts.s.dtype)
     alive = parts.alive[c]
-    s = jnp.where(alive, parts.s[c] + v * dt, parts.s[c])
+    s = jnp.where(alive, parts.s[c] + travel[belts.segment_of(conveyor, parts.s[c])], parts.s[c])
     picked = alive & (s >= stations[parts.station[c]])
     parts = _record_picks(c, parts, picked)
     alive = alive & ~picked
 
-    travel = parts.travel[c] + v * dt
-    enter = travel >= spacing
-    residual = jnp.where(enter, travel - spacing, 0.0)
+    infeed = travel[conveyor.segments[0]]  # belt travel at the path start this step
+    moved = parts.travel[c] + infeed
+    enter = moved >= spacing
+    residual = jnp.where(enter, moved - spacing, 0.0)
     slot = jnp.argmin(alive)  # first free slot; capacity exceeds what the belt can hold
     fresh = enter & (jnp.arange(alive.shape[0]) == slot)
     station = parts.n_in[c] % len(conveyor.stations)
@@ -85,8 +88,8 @@ def _advance_one(c: int, conveyor, params: Params, parts: PartsState, dt: float)
         alpha=parts.alpha.at[c].set(jnp.where(fresh, 0.0, parts.alpha[c])),
         alive=parts.alive.at[c].set(alive | fresh),
         station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
-        lag=parts.lag.at[c].set(jnp.where(fresh, residual / v, parts.lag[c])),
-        travel=parts.travel.at[c].set(jnp.where(enter, residual, travel)),
+        lag=parts.lag.at[c].set(jnp.where(fresh, residual * dt / infeed, parts.lag[c])),
+        travel=parts.travel.at[c].set(jnp.where(enter, residual, moved)),
         n_in=parts.n_in.at[c].add(enter.astype(parts.n_in.dtype)),
         n_out=parts.n_out.at[c].add(jnp.sum(picked).astype(parts.n_out.dtype)),
     )

@@ -14,11 +14,14 @@ UNIT_CONVERSIONS = {
     "kW": lambda v: v / 1e3,
     "1": lambda v: v,
     "%": lambda v: v * 100.0,
+    "m/s": lambda v: v,
+    "m/min": lambda v: v * 60.0,
+    "A": lambda v: v,
 }
 
 
 def to_unit(values: np.ndarray, unit: str) -> np.ndarray:
-    """SI values (°C, W, fraction) in the sensor's configured unit."""
+    """SI values (°C, W, fraction, m/s, A) in the sensor's configured unit."""
     return UNIT_CONVERSIONS[unit](values)
 
 
@@ -41,6 +44,17 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
         "heater_energy_kWh": float(energy.sum()),
         "heater_energy_per_part_kWh": float(energy.sum()) / n_out if n_out else None,
         "heater_energy_by_heater_kWh": dict(zip(layout.heater_names, map(float, energy))),
+        "conveyor_energy_kWh": float(np.sum(state.belts.energy)) / JOULES_PER_KWH,
+        "conveyor_energy_per_part_kWh": float(np.sum(state.belts.energy)) / JOULES_PER_KWH / n_out if n_out else None,
+        "by_segment": {
+            s.name: {
+                "energy_kWh": float(state.belts.energy[g]) / JOULES_PER_KWH,
+                "mean_power_W": float(state.belts.energy[g]) / duration,
+                "mean_current_A": float(state.belts.charge[g]) / duration,
+                "final_speed_m_per_s": float(state.belts.v[g]),
+            }
+            for g, s in enumerate(layout.segments)
+        },
         "part_temperature_at_pick_degC": _stats(np.asarray(parts.picked_T, float), n_out),
         "cure_at_pick": _stats(np.asarray(parts.picked_alpha, float), n_out),
         "by_conveyor": {

@@ -1,8 +1,8 @@
 """The three parts of a built scene: static `Layout`, differentiable `Params`, evolving `State`.
 
 Array shapes use: `grid` the field's array shape ((ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
-units; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `k` the
-2^d cells around a sampling point; `s` sensors.
+units; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `g` belt
+segments (all conveyors); `k` the 2^d cells around a sampling point; `s` sensors.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from twin.kernels.belt import BeltParams
 from twin.kernels.pytree import pytree_dataclass
 
 FACE_NAMES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")
@@ -31,7 +32,7 @@ class FaceLayout:
 
 @dataclass(frozen=True, eq=False)
 class ConveyorLayout:
-    """A conveyor path and where its parts leave it."""
+    """A conveyor path, its belt segments and where its parts leave it."""
 
     name: str
     vertices: np.ndarray  # (m, d) m
@@ -39,10 +40,26 @@ class ConveyorLayout:
     stations: tuple[float, ...]  # arc length of each pick station, m; the path end if no robots
     robots: tuple[str, ...]  # robot at each station ('' for the path end)
     has_parts: bool
+    segments: tuple[int, ...]  # indices into Layout.segments, in path order
+    segment_ends: np.ndarray  # (len(segments),) arc length where each segment ends, m
 
     @property
     def length(self) -> float:
         return float(self.arc[-1])
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentLayout:
+    """One belt segment: where it runs and where its heat goes."""
+
+    name: str  # conveyor.segment
+    conveyor: int
+    start: float  # arc length, m
+    end: float
+    motor_idx: np.ndarray  # (k,) cells around the motor (its losses)
+    motor_w: np.ndarray  # (k,)
+    drag_idx: np.ndarray  # (q, k) cells along the segment (drag work), q points
+    drag_w: np.ndarray  # (q, k) weights, each point's share 1/q folded in
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +94,7 @@ class Layout:
     hvac_names: tuple[str, ...]
     hvac_shape: np.ndarray  # (v, *grid) 1/m³
     conveyors: tuple[ConveyorLayout, ...]
+    segments: tuple[SegmentLayout, ...]
     capacity: int  # part slots per conveyor
     sensors: tuple[SensorLayout, ...]
 
@@ -122,7 +140,7 @@ class Params:
     heater_ki: Float[Array, " h"]  # 1/(K·s)
     hvac_supply_T: Float[Array, " v"]  # °C
     hvac_airflow: Float[Array, " v"]  # m³/s
-    belt_speed: Float[Array, " c"]  # m/s
+    belts: BeltParams  # per segment (g)
     part_spacing: Float[Array, " c"]  # m
     part_mass: Float[Array, " c"]  # kg
     part_c_p: Float[Array, " c"]  # J/(kg·K)
@@ -154,6 +172,17 @@ class PartsState:
 
 
 @pytree_dataclass
+class BeltState:
+    """Belt segments (g): speed, controller integral and what the motors have drawn."""
+
+    v: Float[Array, " g"]  # m/s
+    integral: Float[Array, " g"]  # PI integral term, fraction of max_force
+    energy: Float[Array, " g"]  # electrical energy, J
+    charge: Float[Array, " g"]  # ∫current dt, A·s
+    heat: Float[Array, " g"]  # motor losses and drag work given to the air, J
+
+
+@pytree_dataclass
 class State:
     """Everything that evolves."""
 
@@ -163,4 +192,5 @@ class State:
     heater_output: Float[Array, " h"]  # last control output, fraction of full power
     heater_energy: Float[Array, " h"]  # electrical energy drawn, J
     parts: PartsState
+    belts: BeltState
     unconverged_steps: Int[Array, ""]  # implicit steps whose CG solve hit maxiter (a status, not an exception)

@@ -47,8 +47,9 @@ def max_stable_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> fl
             thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=solver.safety))
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
+            speed = params.belts.setpoint[conveyor.segments[0]]
             bounds[f"half the part interval on conveyor {conveyor.name!r} (spacing/speed/2)"] = 0.5 * float(
-                params.part_spacing[c] / params.belt_speed[c])
+                params.part_spacing[c] / speed)
     if solver.dt is not None:
         for reason, bound in bounds.items():
             if solver.dt > bound:

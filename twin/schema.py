@@ -152,12 +152,61 @@ class Parts:
 
 
 @dataclass(frozen=True)
+class Motor:
+    """The drive of a belt segment, in belt terms (force at the belt, after gearbox and drive pulley).
+
+    max_force: N, the drive's force limit; the PI output saturates smoothly at 0 and max_force.
+    max_speed: m/s, the fastest belt speed the drive is rated for (a faster setpoint is refused).
+    kp: N/(m/s) and ki: N/m, PI speed-controller gains.
+    current_per_force: A/N, motor current per newton at the belt; no_load_current: A, drawn at zero force.
+    resistance: Ω, winding resistance (copper loss R·I²); fixed_loss: W, iron, fan and gearbox losses.
+    position: where the motor stands, m (its losses heat the air there); default the segment's end.
+    """
+
+    max_force: float = 2000.0
+    max_speed: float = 0.5
+    kp: float = 5.0e3
+    ki: float = 5.0e3
+    current_per_force: float = 2.0e-3
+    no_load_current: float = 1.0
+    resistance: float = 2.0
+    fixed_loss: float = 50.0
+    position: Point | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the conveyor path with its own belt and motor, in path order.
+
+    length: m along the path; omitted on the last segment, which takes the rest.
+    speed: setpoint, m/s; default the conveyor's speed.
+    mass_per_length: kg/m, moving mass of belt (both strands) and rollers, reflected to the belt.
+    rolling_resistance: μ, drag per carried weight (belt and parts); viscous_drag: N·s/m.
+    wear: bearing-wear drag factor at the start (0 new; drag scales by 1 + wear);
+    wear_rate: its drift, 1/h.
+    """
+
+    length: float | None = None
+    speed: float | None = None
+    mass_per_length: float = 10.0
+    rolling_resistance: float = 0.03
+    viscous_drag: float = 50.0
+    wear: float = 0.0
+    wear_rate: float = 0.0
+    motor: Motor = field(default_factory=Motor)
+
+
+@dataclass(frozen=True)
 class Conveyor:
-    """A belt along a polyline `path` (at least two points), moving at `speed` m/s."""
+    """A belt line along a polyline `path` (at least two points), moving at `speed` m/s.
+
+    segments: its belts and motors in path order; default one segment over the whole path.
+    """
 
     path: list[Point]
     speed: float
     parts: Parts | None = None
+    segments: dict[str, Segment] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,7 +218,9 @@ class Robot:
     station: float
 
 
-SensorKind = Literal["air_temperature", "part_temperature", "cure", "heater_power"]
+SensorKind = Literal[
+    "air_temperature", "part_temperature", "cure", "heater_power", "belt_speed", "motor_current", "motor_power"
+]
 
 
 @dataclass(frozen=True)
@@ -178,8 +229,10 @@ class Sensor:
 
     kind: air_temperature (needs `position`), part_temperature or cure (`target`: a robot — the last
     part it picked — or a conveyor without robots — the last part to leave its end), heater_power
-    (`target`: a heater). period: sample period, s. unit: degC | K for temperatures, W | kW for
-    power, 1 | % for cure; default degC, W, 1.
+    (`target`: a heater), belt_speed, motor_current, motor_power (`target`: a segment as
+    `conveyor.segment`, or a conveyor of one segment). period: sample period, s. unit: degC | K for
+    temperatures, W | kW for power, 1 | % for cure, m/s | m/min for speed, A for current; default
+    degC, W, 1, m/s, A.
     """
 
     kind: SensorKind

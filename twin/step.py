@@ -6,6 +6,7 @@ and numerical choices are closed over, so the step jits, differentiates and vmap
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from twin import conveyor_flow
+from twin import belts, conveyor_flow
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State
 
@@ -24,6 +25,7 @@ class Solver:
 
     method: explicit (forward Euler), backward_euler or crank_nicolson (matrix-free CG).
     dt: time step, s; None picks it: the stable explicit step times `safety`, capped at `max_dt`.
+    mechanics_dt: longest belt-mechanics substep, s (linearly implicit, so accuracy, not stability, sets it).
     tol, maxiter: CG relative residual and iteration cap for the implicit methods; None takes the
         kernel's defaults (tol 1e-10 in float64, 1e-5 in float32).
     """
@@ -32,6 +34,7 @@ class Solver:
     dt: float | None = None
     max_dt: float = 2.0
     safety: float = 0.9
+    mechanics_dt: float = 0.1
     tol: float | None = None
     maxiter: int | None = None
 
@@ -106,7 +109,9 @@ def thermal_update(layout, solver: Solver, fixed: Fixed, params, T, t, source, d
 
 
 def readings(layout: Layout, params: Params, state: State) -> Float[Array, " s"]:
-    """Every sensor's value in SI (°C, W, cure fraction), in layout order."""
+    """Every sensor's value in SI (°C, W, cure fraction, m/s, A), in layout order."""
+    current, motor_power = belts.instruments(params, state.belts)
+    segment = {"belt_speed": state.belts.v, "motor_current": current, "motor_power": motor_power}
     values = []
     for s in layout.sensors:
         if s.kind == "air_temperature":
@@ -114,6 +119,8 @@ def readings(layout: Layout, params: Params, state: State) -> Float[Array, " s"]
         elif s.kind == "heater_power":
             (i,) = s.target
             values.append(state.heater_output[i] * params.heater_power[i])
+        elif s.kind in segment:
+            values.append(segment[s.kind][s.target[0]])
         elif s.kind == "part_temperature":
             values.append(state.parts.last_T[s.target])
         else:
@@ -124,17 +131,20 @@ def readings(layout: Layout, params: Params, state: State) -> Float[Array, " s"]
 def make_step(layout: Layout, solver: Solver, dt: float):
     """A pure step(params, state, fixed) -> (state, readings) for this layout and solver."""
     heater_shape = jnp.asarray(layout.heater_shape)
+    n_sub = max(1, math.ceil(dt / solver.mechanics_dt - 1e-9))
 
     def step(params: Params, state: State, fixed: Fixed):
         output, integral = heater_control(layout, params, state, dt)
         power = output * params.heater_power
         parts, q_parts = conveyor_flow.exchange_heat(layout, params, state.parts, state.T, dt)
+        load = belts.segment_loads(layout, params, state.parts, state.T.dtype)
+        belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, state.t, dt, n_sub)
         source = fixed.steady_source + jnp.tensordot(power * params.heater_efficiency,
-                                                     heater_shape.astype(power.dtype), 1) + q_parts
+                                                     heater_shape.astype(power.dtype), 1) + q_parts + q_belts
         T, converged = thermal_update(layout, solver, fixed, params, state.T, state.t, source, dt)
-        parts = conveyor_flow.advance(layout, params, parts, dt)
+        parts = conveyor_flow.advance(layout, params, parts, travel, dt)
         new = State(t=state.t + dt, T=T, heater_integral=integral, heater_output=output,
-                    heater_energy=state.heater_energy + power * dt, parts=parts,
+                    heater_energy=state.heater_energy + power * dt, parts=parts, belts=belt_state,
                     unconverged_steps=state.unconverged_steps + (~converged).astype(jnp.int32))
         return new, readings(layout, params, new)
 

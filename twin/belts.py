@@ -1,0 +1,73 @@
+"""Belt segments in the line: the parts they carry load them, and their motors and drag heat the air.
+
+Within one thermal step the belt mechanics take `n_sub` substeps (they settle in a fraction of a second);
+the load is the parts' mass on each segment at the start of the step.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from twin.kernels import belt as belt_physics
+from twin.kernels import sampling
+from twin.model import BeltState, Layout, Params, PartsState
+
+
+def segment_of(conveyor, s):
+    """Index into Layout.segments of the segment under each arc position s (m) on `conveyor`."""
+    local = jnp.searchsorted(jnp.asarray(conveyor.segment_ends[:-1], s.dtype), s, side="right")
+    return jnp.asarray(conveyor.segments, jnp.int32)[local]
+
+
+def segment_loads(layout: Layout, params: Params, parts: PartsState, dtype) -> jnp.ndarray:
+    """Mass of the parts on each segment, kg, shape (g,)."""
+    load = jnp.zeros(len(layout.segments), dtype)
+    for c, conveyor in enumerate(layout.conveyors):
+        if conveyor.has_parts:
+            mass = jnp.where(parts.alive[c], params.part_mass[c], 0.0)
+            load = load.at[segment_of(conveyor, parts.s[c])].add(mass)
+    return load
+
+
+def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float, n_sub: int):
+    """Belts over dt in n_sub substeps: (new state, belt travel per segment (m), heat source W/m³)."""
+    p, h = params.belts, dt / n_sub
+
+    def substep(i, carry):
+        v, z, energy, charge, travel, loss_heat, drag_heat = carry
+        v, z = belt_physics.substep(p, v, z, load, t + i * h, h)
+        force, _ = belt_physics.motor_force(p, v, z)
+        current, power, losses = belt_physics.electrics(p, force, v)
+        drag = belt_physics.drag_force(p, v, load, t + (i + 1) * h)
+        return (v, z, energy + h * power, charge + h * current, travel + h * v, loss_heat + h * losses,
+                drag_heat + h * drag * v)
+
+    zeros = jnp.zeros_like(belts.v)
+    v, z, energy, charge, travel, loss_heat, drag_heat = jax.lax.fori_loop(
+        0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros))
+    state = BeltState(v=v, integral=z, energy=energy, charge=charge, heat=belts.heat + loss_heat + drag_heat)
+    return state, travel, _heat_source(layout, loss_heat, drag_heat, dt)
+
+
+def _heat_source(layout: Layout, loss_heat, drag_heat, dt: float):
+    """Motor losses at the motors, drag work along the segments, as W/m³ over the step."""
+    if not layout.segments:
+        return 0.0
+    segs = layout.segments
+    motor_idx = jnp.asarray(np.stack([s.motor_idx for s in segs]))
+    motor_w = jnp.asarray(np.stack([s.motor_w for s in segs]), loss_heat.dtype)
+    q = sampling.deposit(loss_heat, motor_idx, motor_w, layout.shape)
+    drag_idx = jnp.asarray(np.concatenate([s.drag_idx for s in segs]))
+    drag_w = jnp.asarray(np.concatenate([s.drag_w for s in segs]), drag_heat.dtype)
+    owner = np.concatenate([np.full(len(s.drag_idx), g) for g, s in enumerate(segs)])
+    q = q + sampling.deposit(drag_heat[owner], drag_idx, drag_w, layout.shape)
+    return q / (dt * layout.cell_volume)
+
+
+def instruments(params: Params, belts: BeltState):
+    """(current A, electrical power W) of every motor in this state."""
+    force, _ = belt_physics.motor_force(params.belts, belts.v, belts.integral)
+    current, power, _ = belt_physics.electrics(params.belts, force, belts.v)
+    return current, power
