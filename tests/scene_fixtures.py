@@ -41,6 +41,14 @@ def scene_2d() -> dict[str, Any]:
                 "speed": 0.05,
                 "parts": {"spacing": 1.2, "mass": 2.5, "c_p": 900.0, "area": 0.3, "h": 15.0,
                           "cure": {"A": 1.0e5, "Ea": 6.0e4}},
+                "segments": {  # path length 34 m: preheat 12 m, oven the remaining 22 m
+                    "preheat": {"length": 12, "speed": 0.04, "mass_per_length": 8.0, "rolling_resistance": 0.02,
+                                "wear": 0.1, "wear_rate": 0.01},
+                    "oven": {"viscous_drag": 40.0,
+                             "motor": {"max_force": 3000.0, "max_speed": 0.2, "kp": 2000.0, "ki": 1000.0,
+                                       "current_per_force": 1.5e-3, "no_load_current": 0.8, "resistance": 1.5,
+                                       "fixed_loss": 80.0, "position": [30.5, 10.5]}},
+                },
             },
             "packing": {"path": [[2.0, 11.0], [20.0, 11.0]], "speed": 0.1,
                         "parts": {"spacing": 2.0, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0}},
@@ -56,12 +64,15 @@ def scene_2d() -> dict[str, Any]:
             "cure_r2": {"kind": "cure", "period": 5.0, "target": "r2", "unit": "%"},
             "packing_out": {"kind": "part_temperature", "period": 5.0, "target": "packing"},
             "oven_power": {"kind": "heater_power", "period": 1.0, "target": "oven_1", "unit": "kW"},
+            "preheat_speed": {"kind": "belt_speed", "period": 1.0, "target": "main.preheat"},
+            "oven_current": {"kind": "motor_current", "period": 1.0, "target": "main.oven"},
+            "packing_power": {"kind": "motor_power", "period": 1.0, "target": "packing", "unit": "kW"},
         },
     }
 
 
 def scene_3d() -> dict[str, Any]:
-    """A 20 m × 10 m × 6 m hall with per-axis spacing, z faces and an extruded polygon."""
+    """A 20 m × 10 m × 6 m hall with per-axis spacing, z faces, an extruded polygon and a two-segment belt."""
     return {
         "name": "hall_3d",
         "grid": {"size": [20.0, 10.0, 6.0], "spacing": [1.0, 1.0, 0.5]},
@@ -75,6 +86,17 @@ def scene_3d() -> dict[str, Any]:
             "z_max": {"type": "robin", "h": 5.0, "temperature": 0.0},
         },
         "heaters": {"h1": {"box": [[1, 1, 0.5], [2, 2, 2]], "power": 5000, "setpoint": 60, "sensor": [1.5, 1.5, 1.0]}},
-        "conveyors": {"line": {"path": [[1, 5, 1], [19, 5, 1]], "speed": 0.2}},
-        "sensors": {"air": {"kind": "air_temperature", "period": 60, "position": [10, 5, 3]}},
+        "conveyors": {"line": {
+            "path": [[1, 5, 1], [19, 5, 1]], "speed": 0.2,
+            "segments": {  # 18 m; the last gives its length too, so the two must add up
+                "infeed": {"length": 6.0, "motor": {"max_force": 800.0, "position": [7.0, 5.5, 0.5]}},
+                "outfeed": {"length": 12, "speed": 0.3, "motor": {"max_speed": 0.4}},
+            },
+        }},
+        "sensors": {
+            "air": {"kind": "air_temperature", "period": 60, "position": [10, 5, 3]},
+            "outfeed_speed": {"kind": "belt_speed", "period": 2.0, "target": "line.outfeed", "unit": "m/min"},
+            "infeed_current": {"kind": "motor_current", "period": 2.0, "target": "line.infeed", "unit": "A"},
+            "outfeed_power": {"kind": "motor_power", "period": 2.0, "target": "line.outfeed"},
+        },
     }

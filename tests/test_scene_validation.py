@@ -7,6 +7,7 @@ import copy
 import math
 import pathlib
 import re
+import typing
 from typing import Any, Callable
 
 import pytest
@@ -14,11 +15,14 @@ from omegaconf import OmegaConf
 
 from scene_fixtures import scene_2d, scene_3d
 from twin.errors import SceneError
-from twin.schema import Ambient, Boundary, Cure, Heater, Medium, Scene, Schedule
-from twin.scene_validation import scene_from_mapping
+from twin import schema
+from twin.schema import Ambient, Boundary, Cure, Heater, Medium, Motor, Scene, Schedule, Segment
+from twin.scene_checks import SENSOR_UNITS, segment_target
+from twin.scene_validation import FIELDS, scene_from_mapping
 
 DELETE = object()
-SCENES = sorted((pathlib.Path(__file__).parent.parent / "scenes").glob("*.yaml"))
+ROOT = pathlib.Path(__file__).parent.parent
+SCENES = sorted((ROOT / "scenes").glob("*.yaml"))
 
 
 def _apply(data: dict, path: str, value: Any) -> None:
@@ -63,7 +67,35 @@ def test_2d_scene_values_and_defaults():
     assert scene.robots["r2"].station == 22.0
     units = {name: s.unit for name, s in scene.sensors.items()}  # defaults filled in per kind
     assert units == {"tc_1": "degC", "tc_2": "K", "part_r1": "degC", "cure_r2": "%", "packing_out": "degC",
-                     "oven_power": "kW"}
+                     "oven_power": "kW", "preheat_speed": "m/s", "oven_current": "A", "packing_power": "kW"}
+
+
+def test_2d_segments_and_motors():
+    segments = scene_from_mapping(scene_2d()).conveyors["main"].segments
+    assert list(segments) == ["preheat", "oven"]  # path order, as written
+    assert segments["preheat"] == Segment(length=12.0, speed=0.04, mass_per_length=8.0, rolling_resistance=0.02,
+                                          viscous_drag=50.0, wear=0.1, wear_rate=0.01, motor=Motor())
+    assert isinstance(segments["preheat"].length, float)
+    oven = segments["oven"]
+    assert oven.length is None and oven.speed is None  # the rest of the path, at the conveyor's speed
+    assert (oven.mass_per_length, oven.rolling_resistance, oven.viscous_drag, oven.wear) == (10.0, 0.03, 40.0, 0.0)
+    assert oven.motor == Motor(max_force=3000.0, max_speed=0.2, kp=2000.0, ki=1000.0, current_per_force=1.5e-3,
+                               no_load_current=0.8, resistance=1.5, fixed_loss=80.0, position=[30.5, 10.5])
+    assert Motor().max_speed == 0.5 and Motor().position is None
+
+
+def test_default_segment_and_targets():
+    scene = scene_from_mapping(scene_2d())
+    assert scene.conveyors["packing"].segments == {}  # one segment `belt`, default motor
+    assert scene.sensors["packing_power"].target == "packing"  # not rewritten
+    assert segment_target("packing", scene) == ("packing", "belt")
+    assert segment_target("packing.belt", scene) == ("packing", "belt")
+    assert segment_target("main.oven", scene) == ("main", "oven")
+    data = scene_2d()
+    data["conveyors"]["main"]["segments"] = {"whole": {"length": 34.0}}  # one explicit segment: bare name works
+    data["sensors"]["preheat_speed"]["target"] = "main"
+    data["sensors"]["oven_current"]["target"] = "main.whole"
+    assert segment_target("main", scene_from_mapping(data)) == ("main", "whole")
 
 
 def test_3d_scene_values_and_defaults():
@@ -74,7 +106,33 @@ def test_3d_scene_values_and_defaults():
     assert scene.zones["wall"].z_range == [0.0, 4.0]
     assert scene.heaters["h1"].efficiency == 1.0 and scene.heaters["h1"].sensor == [1.5, 1.5, 1.0]
     assert scene.conveyors["line"].parts is None
-    assert scene.sensors["air"].unit == "degC"
+    infeed, outfeed = scene.conveyors["line"].segments.values()
+    assert infeed.length == 6.0 and infeed.speed is None and infeed.wear_rate == 0.0
+    assert infeed.motor == Motor(max_force=800.0, position=[7.0, 5.5, 0.5])
+    assert outfeed.length == 12.0 and isinstance(outfeed.length, float) and outfeed.speed == 0.3
+    assert outfeed.motor == Motor(max_speed=0.4)
+    units = {name: s.unit for name, s in scene.sensors.items()}
+    assert units == {"air": "degC", "outfeed_speed": "m/min", "infeed_current": "A", "outfeed_power": "W"}
+
+
+@pytest.mark.parametrize("last, ok", [(12.0 + 5e-7, True), (12.0 - 5e-7, True), (12.0 + 5e-6, False)])
+def test_segment_lengths_sum_within_tolerance(last, ok):
+    data = scene_3d()
+    data["conveyors"]["line"]["segments"]["outfeed"]["length"] = last
+    if ok:
+        scene_from_mapping(data)
+    else:
+        with pytest.raises(SceneError, match=r"sum to 18\.000005 m but the path is 18 m long"):
+            scene_from_mapping(data)
+
+
+def test_every_number_has_meaning_and_unit():
+    """Every numeric or point key of the schema has an entry in FIELDS (used in type errors)."""
+    classes = [c for c in vars(schema).values() if isinstance(c, type) and hasattr(c, "__dataclass_fields__")]
+    hints = {(c.__name__, k): str(v) for c in classes for k, v in typing.get_type_hints(c, vars(schema)).items()}
+    numeric = {key for key, hint in hints.items() if "float" in hint or "Point" in hint}
+    assert numeric - set(FIELDS) == set()
+    assert {("Segment", k) for k in ("length", "speed", "wear_rate")} <= set(FIELDS)
 
 
 def test_minimal_scene_and_empty_collections():
@@ -102,6 +160,29 @@ def test_shipped_scenes_validate(path):
     data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     data.pop("defaults", None)
     scene_from_mapping(data, where=f"scene({path.stem})")
+
+
+def test_docs_examples_validate():
+    """The YAML examples of docs/scenes.md: whole scenes validate; a fragment validates merged into one."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "scenes.md").read_text(), re.S)
+    configs = [OmegaConf.create(block) for block in blocks]
+    scenes = [c for c in configs if "name" in c]
+    assert scenes and len(configs) > len(scenes)
+    for fragment in configs:
+        data = OmegaConf.to_container(OmegaConf.merge(scenes[0], fragment), resolve=True)
+        scene_from_mapping(data, where="docs")
+    assert list(scene_from_mapping(OmegaConf.to_container(scenes[0])).conveyors["main"].segments) == [
+        "oven_belt", "pick_belt"]
+
+
+def test_sensor_units_documented():
+    """SENSOR_UNITS covers every kind, and the docs' units table says the same, default first."""
+    assert set(SENSOR_UNITS) == set(typing.get_args(schema.SensorKind))
+    text = (ROOT / "docs" / "scenes.md").read_text().split("| kind | units |\n")[1].split("\n\n")[0]
+    rows = re.findall(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \| (`[^|]+`) \|$", text, re.M)
+    documented = {kind: tuple(re.findall(r"`([^`]+)`", units)) for kinds, units in rows
+                  for kind in re.findall(r"`([^`]+)`", kinds)}
+    assert documented == SENSOR_UNITS
 
 
 # --- malformed scenes ---------------------------------------------------------------------------------
@@ -144,8 +225,8 @@ CASES = [
           "conveyor leaves the floor"),
     _case("conveyor-one-point", {"conveyors.main.path": [[2.0, 4.0]]}, "scene.conveyors.main.path",
           "at least 2 points"),
-    _case("zero-length-segment", {"conveyors.main.path": [[2, 4], [30, 4], [30, 4]]},
-          "scene.conveyors.main.path[2]", "same point as path[1]: zero-length segment"),
+    _case("repeated-path-point", {"conveyors.main.path": [[2, 4], [30, 4], [30, 4]]},
+          "scene.conveyors.main.path[2]", "same point as path[1]; consecutive path points must differ"),
     _case("empty-schedule", {"boundaries.x_min.schedule": {"time": [], "value": []}},
           "scene.boundaries.x_min.schedule.time", "schedule is empty"),
     _case("unsorted-schedule", {"boundaries.x_min.schedule.time": [0, 7200, 3600]},
@@ -223,6 +304,77 @@ CASES = [
           "mass must be > 0 kg"),
     _case("cure-negative-Ea", {"conveyors.main.parts.cure.Ea": -1.0}, "scene.conveyors.main.parts.cure.Ea",
           "Ea must be ≥ 0"),
+    # belt segments, motors and their sensors
+    _case("zero-length-segment", {"conveyors.main.segments.oven.length": 0},
+          "scene.conveyors.main.segments.oven.length", "a segment of zero length; lengths must be > 0 m"),
+    _case("negative-segment-length", {"conveyors.main.segments.preheat.length": -3.0},
+          "scene.conveyors.main.segments.preheat.length", "segment length must be > 0 m"),
+    _case("segment-lengths-not-summing", {"conveyors.main.segments.oven.length": 20.0},
+          "scene.conveyors.main.segments.oven.length", "segment lengths sum to 32 m but the path is 34 m long"),
+    _case("segment-lengths-not-summing-3d", {"conveyors.line.segments.outfeed.length": 14},
+          "scene.conveyors.line.segments.outfeed.length", "sum to 20 m but the path is 18 m long", base=scene_3d),
+    _case("nothing-left-for-last-segment", {"conveyors.main.segments.preheat.length": 34.0},
+          "scene.conveyors.main.segments.oven.length",
+          "segments before it cover 34 m of the 34 m path, leaving nothing (need > 1e-06 m)"),
+    _case("segments-beyond-path", {"conveyors.main.segments.preheat.length": 40.0},
+          "scene.conveyors.main.segments.oven.length", "cover 40 m of the 34 m path"),
+    _case("missing-middle-segment-length",
+          lambda d: d["conveyors"]["main"]["segments"].update({"cooling": {"speed": 0.03}}),
+          "scene.conveyors.main.segments.oven.length",
+          "required on every segment but the last ('cooling', which may take the rest)"),
+    _case("segment-speed-above-motor-limit", {"conveyors.main.segments.oven.speed": 0.3},
+          "scene.conveyors.main.segments.oven.speed",
+          "speed above the motor's limit: 0.2 m/s at scene.conveyors.main.segments.oven.motor.max_speed"),
+    _case("conveyor-speed-above-motor-limit", {"conveyors.main.speed": 0.25}, "scene.conveyors.main.speed",
+          "speed above the motor's limit (segment 'oven' runs at the conveyor's speed): "
+          "0.2 m/s at scene.conveyors.main.segments.oven.motor.max_speed"),
+    _case("speed-above-default-motor-limit", {"conveyors.packing.speed": 0.6}, "scene.conveyors.packing.speed",
+          "speed above the motor's limit: 0.5 m/s, the default motor.max_speed of the conveyor's one segment 'belt'"),
+    _case("speed-above-motor-limit-3d", {"conveyors.line.segments.outfeed.motor.max_speed": 0.25},
+          "scene.conveyors.line.segments.outfeed.speed", "0.25 m/s at scene.conveyors.line.segments.outfeed.motor",
+          base=scene_3d),
+    _case("zero-segment-speed", {"conveyors.main.segments.preheat.speed": 0},
+          "scene.conveyors.main.segments.preheat.speed", "belt speed must be > 0 m/s"),
+    _case("negative-max-force", {"conveyors.main.segments.oven.motor.max_force": -100.0},
+          "scene.conveyors.main.segments.oven.motor.max_force", "force limit must be > 0 N"),
+    _case("zero-max-speed", {"conveyors.main.segments.oven.motor.max_speed": 0},
+          "scene.conveyors.main.segments.oven.motor.max_speed", "rated belt speed must be > 0 m/s"),
+    _case("negative-kp", {"conveyors.main.segments.oven.motor.kp": -1.0},
+          "scene.conveyors.main.segments.oven.motor.kp", "proportional gain must be ≥ 0 N/(m/s)"),
+    _case("negative-resistance", {"conveyors.main.segments.oven.motor.resistance": -0.1},
+          "scene.conveyors.main.segments.oven.motor.resistance", "winding resistance must be ≥ 0 Ω"),
+    _case("negative-wear", {"conveyors.main.segments.preheat.wear": -0.1},
+          "scene.conveyors.main.segments.preheat.wear", "bearing-wear drag factor must be ≥ 0"),
+    _case("zero-mass-per-length", {"conveyors.main.segments.preheat.mass_per_length": 0},
+          "scene.conveyors.main.segments.preheat.mass_per_length", "must be > 0 kg/m"),
+    _case("motor-off-floor", {"conveyors.main.segments.oven.motor.position": [30.5, 12.5]},
+          "scene.conveyors.main.segments.oven.motor.position", "motor is off the floor (0..36 m × 0..12 m)"),
+    _case("motor-position-2d-in-3d", {"conveyors.line.segments.infeed.motor.position": [7.0, 5.5]},
+          "scene.conveyors.line.segments.infeed.motor.position", "expected 3 coordinates [x, y, z]", base=scene_3d),
+    _case("segment-key-typo", {"conveyors.main.segments.oven.lenght": 22.0},
+          "scene.conveyors.main.segments.oven.lenght", "did you mean 'length'?"),
+    _case("segment-bad-name", {"conveyors.main.segments.oven 2": {}}, "scene.conveyors.main.segments['oven 2']",
+          "bad name"),
+    _case("belt-sensor-unknown-segment", {"sensors.preheat_speed.target": "main.ovn"},
+          "scene.sensors.preheat_speed.target",
+          "conveyor 'main' has no segment 'ovn'; did you mean 'oven'? segments: preheat, oven"),
+    _case("belt-sensor-unknown-conveyor", {"sensors.oven_current.target": "mian.oven"},
+          "scene.sensors.oven_current.target", "no such conveyor 'mian'; did you mean 'main'?"),
+    _case("belt-sensor-bare-segment-name", {"sensors.oven_current.target": "oven"},
+          "scene.sensors.oven_current.target", "no such conveyor; did you mean 'main.oven'?"),
+    _case("belt-sensor-default-segment-misnamed", {"sensors.packing_power.target": "packing.main"},
+          "scene.sensors.packing_power.target", "has no segment 'main'; segments (none listed: the default one): belt"),
+    _case("belt-sensor-bare-conveyor-of-two-segments", {"sensors.preheat_speed.target": "main"},
+          "scene.sensors.preheat_speed.target",
+          "conveyor 'main' has 2 segments; target one as conveyor.segment: main.preheat, main.oven"),
+    _case("belt-sensor-without-target", {"sensors.oven_current.target": DELETE}, "scene.sensors.oven_current.target",
+          "required by a motor_current sensor: a belt segment as conveyor.segment"),
+    _case("motor-current-bad-unit", {"sensors.oven_current.unit": "mA"}, "scene.sensors.oven_current.unit",
+          "motor_current sensors read in A"),
+    _case("belt-speed-bad-unit", {"sensors.outfeed_speed.unit": "km/h"}, "scene.sensors.outfeed_speed.unit",
+          "belt_speed sensors read in m/s or m/min", base=scene_3d),
+    _case("motor-power-with-position", {"sensors.packing_power.position": [10.0, 11.0]},
+          "scene.sensors.packing_power.position", "a motor_power sensor takes a target, not a position"),
     _case("bad-name", {"zones.oven wall": {"k": 1, "rho_c": 1, "box": [[0, 0], [1, 1]]}},
           "scene.zones['oven wall']", "bad name: use letters, digits, _ and - only"),
     _case("empty-name", lambda d: d["sensors"].update({"": d["sensors"].pop("tc_1")}), "scene.sensors['']",

@@ -2,7 +2,8 @@
 
 Types are already right when these run (see `twin.scene_validation`); each check raises a one-line
 `SceneError` naming the key path, the value and what is allowed. Points are checked against the hall
-[0, size] per axis with a tolerance of `TOL` metres, so a zone may touch a wall exactly.
+[0, size] per axis with a tolerance of `TOL` metres, so a zone may touch a wall exactly; the belt segments
+of a conveyor tile its path in order, their lengths adding up to the path length within `SEGMENT_TOL`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 
 from twin.errors import SceneError
 from twin.schema import (
-    Ambient, Boundary, Conveyor, Heater, Hvac, Material, Parts, Robot, Scene, Schedule, Sensor, Zone,
+    Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule, Segment, Sensor, Zone,
 )
 
 TOL = 1e-9  # m; geometry may touch the walls
+SEGMENT_TOL = 1e-6  # m; segment lengths must add up to the path length within this
+DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 ABSOLUTE_ZERO = -273.15  # °C
 MAX_CELLS = 50_000_000  # above this a run does not fit a workstation; say so before allocating
 AXES = "xyz"
@@ -28,7 +31,11 @@ SENSOR_UNITS = {  # first entry is the default
     "part_temperature": ("degC", "K"),
     "heater_power": ("W", "kW"),
     "cure": ("1", "%"),
+    "belt_speed": ("m/s", "m/min"),
+    "motor_current": ("A",),
+    "motor_power": ("W", "kW"),
 }
+SEGMENT_SENSORS = ("belt_speed", "motor_current", "motor_power")  # their target is a belt segment
 BOUNDARY_USES = {  # fields each boundary type takes; every other value field must be absent
     "adiabatic": (),
     "dirichlet": ("temperature", "schedule"),
@@ -295,21 +302,120 @@ def check_hvac(hvac: Hvac, floor: Floor, where: str) -> None:
 
 
 def check_conveyor(conveyor: Conveyor, floor: Floor, where: str) -> float:
-    """Check a conveyor; return its path length, m."""
-    path = conveyor.path
-    _require(len(path) >= 2, f"{where}.path", path, f"a conveyor path needs at least 2 points, got {len(path)}")
-    for i, p in enumerate(path):
-        _check_dims(p, floor.ndim, f"{where}.path[{i}]")
-        _require(floor.contains(p), f"{where}.path[{i}]", p, f"conveyor leaves the floor ({floor.extent()})")
-    length = 0.0
-    for i in range(1, len(path)):
-        segment = math.dist(path[i - 1], path[i])
-        _require(segment > TOL, f"{where}.path[{i}]", path[i], f"same point as path[{i - 1}]: zero-length segment")
-        length += segment
+    """Check a conveyor, its segments and motors; return its path length, m."""
+    length = _check_path(conveyor.path, floor, f"{where}.path")
     _require(conveyor.speed > 0, f"{where}.speed", conveyor.speed, "belt speed must be > 0 m/s")
+    _check_segment_lengths(conveyor.segments, length, f"{where}.segments")
+    for name, segment in conveyor.segments.items():
+        check_segment(segment, floor, f"{where}.segments.{name}")
+    _check_speed_limits(conveyor, where)
     if conveyor.parts is not None:
         check_parts(conveyor.parts, f"{where}.parts")
     return length
+
+
+def _check_path(path: list[list[float]], floor: Floor, where: str) -> float:
+    _require(len(path) >= 2, where, path, f"a conveyor path needs at least 2 points, got {len(path)}")
+    for i, p in enumerate(path):
+        _check_dims(p, floor.ndim, f"{where}[{i}]")
+        _require(floor.contains(p), f"{where}[{i}]", p, f"conveyor leaves the floor ({floor.extent()})")
+    length = 0.0
+    for i in range(1, len(path)):
+        step = math.dist(path[i - 1], path[i])
+        _require(step > TOL, f"{where}[{i}]", path[i],
+                 f"same point as path[{i - 1}]; consecutive path points must differ")
+        length += step
+    return length
+
+
+def segment_names(conveyor: Conveyor) -> list[str]:
+    """A conveyor's belt segments in path order; one named `DEFAULT_SEGMENT` when it lists none."""
+    return list(conveyor.segments) or [DEFAULT_SEGMENT]
+
+
+def _check_segment_lengths(segments: Mapping[str, Segment], length: float, where: str) -> None:
+    """Segments tile the path in order: each but the last gives its length; the last takes the rest."""
+    if not segments:
+        return
+    *head, last = segments
+    for name in head:
+        _require(segments[name].length is not None, f"{where}.{name}.length", MISSING,
+                 f"required on every segment but the last ({last!r}, which may take the rest): "
+                 "length along the path, m")
+    for name, segment in segments.items():
+        if segment.length is not None:
+            what = "a segment of zero length; lengths" if segment.length == 0 else "segment length"
+            _require(segment.length > 0, f"{where}.{name}.length", segment.length, f"{what} must be > 0 m")
+    covered = sum(segments[name].length for name in head)
+    given = segments[last].length
+    if given is None:
+        _require(length - covered > SEGMENT_TOL, f"{where}.{last}.length", MISSING,
+                 f"the last segment takes the rest of the path, but the segments before it cover {_m(covered)} "
+                 f"of the {_m(length)} path, leaving nothing (need > {SEGMENT_TOL:g} m); shorten them")
+    else:
+        _require(abs(covered + given - length) <= SEGMENT_TOL, f"{where}.{last}.length", given,
+                 f"segment lengths sum to {_m(covered + given)} but the path is {_m(length)} long; they must match "
+                 f"within {SEGMENT_TOL:g} m (or leave out the last length: it then takes the rest)")
+
+
+def check_segment(segment: Segment, floor: Floor, where: str) -> None:
+    """Belt properties and motor of one segment (its length is checked with the others)."""
+    if segment.speed is not None:
+        _require(segment.speed > 0, f"{where}.speed", segment.speed, "belt speed must be > 0 m/s")
+    _require(segment.mass_per_length > 0, f"{where}.mass_per_length", segment.mass_per_length,
+             "moving mass per length must be > 0 kg/m")
+    for key, meaning, unit in (("rolling_resistance", "rolling-resistance coefficient", ""),
+                               ("viscous_drag", "viscous drag coefficient", " N·s/m"),
+                               ("wear", "bearing-wear drag factor", ""), ("wear_rate", "wear drift", " 1/h")):
+        value = getattr(segment, key)
+        _require(value >= 0, f"{where}.{key}", value, f"{meaning} must be ≥ 0{unit}")
+    check_motor(segment.motor, floor, f"{where}.motor")
+
+
+MOTOR_RANGES = (  # key, meaning, unit, whether zero is allowed
+    ("max_force", "force limit", "N", False),
+    ("max_speed", "rated belt speed", "m/s", False),
+    ("kp", "proportional gain", "N/(m/s)", True),
+    ("ki", "integral gain", "N/m", True),
+    ("current_per_force", "current per newton", "A/N", True),
+    ("no_load_current", "no-load current", "A", True),
+    ("resistance", "winding resistance", "Ω", True),
+    ("fixed_loss", "fixed loss", "W", True),
+)
+
+
+def check_motor(motor: Motor, floor: Floor, where: str) -> None:
+    for key, meaning, unit, zero_ok in MOTOR_RANGES:
+        value = getattr(motor, key)
+        ok = value >= 0 if zero_ok else value > 0
+        _require(ok, f"{where}.{key}", value, f"{meaning} must be {'≥' if zero_ok else '>'} 0 {unit}")
+    if motor.position is not None:
+        check_point(motor.position, floor, f"{where}.position", "motor")
+
+
+def _check_speed_limits(conveyor: Conveyor, where: str) -> None:
+    """Each segment's setpoint (its own speed, else the conveyor's) within its motor's rating."""
+    if not conveyor.segments:
+        limit = Motor.max_speed
+        _require(conveyor.speed <= limit, f"{where}.speed", conveyor.speed,
+                 f"speed above the motor's limit: {limit:g} m/s, the default motor.max_speed of the conveyor's "
+                 f"one segment {DEFAULT_SEGMENT!r}; lower the speed or set "
+                 f"{where}.segments.{DEFAULT_SEGMENT}.motor.max_speed")
+        return
+    for name, segment in conveyor.segments.items():
+        at = f"{where}.segments.{name}"
+        own = segment.speed is not None
+        speed, key = (segment.speed, f"{at}.speed") if own else (conveyor.speed, f"{where}.speed")
+        limit = segment.motor.max_speed
+        whose = "" if own else f" (segment {name!r} runs at the conveyor's speed)"
+        _require(speed <= limit, key, speed,
+                 f"speed above the motor's limit{whose}: {limit:g} m/s at {at}.motor.max_speed; "
+                 f"lower the speed or raise motor.max_speed")
+
+
+def _m(x: float) -> str:
+    """A length in m with enough digits to show a difference of SEGMENT_TOL."""
+    return f"{x:.10g} m"
 
 
 def check_parts(parts: Parts, where: str) -> None:
@@ -359,6 +465,11 @@ def check_sensor(sensor: Sensor, scene: Scene, floor: Floor, where: str) -> Sens
 
 def _check_target(sensor: Sensor, scene: Scene, where: str) -> None:
     target = sensor.target
+    if sensor.kind in SEGMENT_SENSORS:
+        _require(target is not None, where, MISSING, f"required by a {sensor.kind} sensor: "
+                 "a belt segment as conveyor.segment, or a conveyor of one segment")
+        segment_target(target, scene, where)
+        return
     if sensor.kind == "heater_power":
         _require(target is not None, where, MISSING, "required by a heater_power sensor: a heater name")
         known = list(scene.heaters) or ["(none defined)"]
@@ -372,6 +483,29 @@ def _check_target(sensor: Sensor, scene: Scene, where: str) -> None:
              f"conveyor {conveyor!r} carries no parts; add conveyors.{conveyor}.parts")
     _require(sensor.kind != "cure" or parts.cure is not None, where, target,
              f"parts on conveyor {conveyor!r} have no cure kinetics; add conveyors.{conveyor}.parts.cure")
+
+
+def segment_target(target: str, scene: Scene, where: str = "target") -> tuple[str, str]:
+    """(conveyor, segment) a belt sensor reads: ``conveyor.segment``, or a conveyor of exactly one segment."""
+    conveyor, dot, segment = target.partition(".")
+    if not dot:
+        targets = [f"{c}.{s}" if len(segment_names(v)) > 1 else c for c, v in scene.conveyors.items()
+                   for s in segment_names(v)] or ["(none: the scene has no conveyors)"]
+        _require(conveyor in scene.conveyors, where, target,
+                 "no such conveyor; " + did_you_mean(target, targets, "targets"))
+        names = segment_names(scene.conveyors[conveyor])
+        _require(len(names) == 1, where, target,
+                 f"conveyor {conveyor!r} has {len(names)} segments; target one as conveyor.segment: "
+                 + ", ".join(f"{conveyor}.{s}" for s in names))
+        return conveyor, names[0]
+    known = list(scene.conveyors) or ["(none: the scene has no conveyors)"]
+    _require(conveyor in scene.conveyors, where, target,
+             f"no such conveyor {conveyor!r}; " + did_you_mean(conveyor, known, "conveyors"))
+    names = segment_names(scene.conveyors[conveyor])
+    label = "segments" if scene.conveyors[conveyor].segments else "segments (none listed: the default one)"
+    _require(segment in names, where, target, f"conveyor {conveyor!r} has no segment {segment!r}; "
+             + did_you_mean(segment, names, label))
+    return conveyor, segment
 
 
 def _part_source(target: str, scene: Scene, where: str) -> str:
