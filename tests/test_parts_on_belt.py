@@ -13,6 +13,7 @@ from line_scenes import belt_in_still_air, small_line
 from twin.kernels import parts as part_physics
 
 BELT_EXACT_RTOL = 1e-3  # the bound; the exponential update is exact, so float64 lands far inside it
+BELT_SPEED_RTOL = 1e-3  # the belt's PI controller holds the setpoint within this under a small part load
 CURE_RTOL = 1e-6  # closed-form cure vs a tight adaptive ODE solve
 
 
@@ -29,7 +30,8 @@ def test_part_cools_exponentially_with_distance():
         x = float(final.parts.s[0, slot])
         expected = 20.0 + 60.0 * np.exp(-x / (0.1 * tau))
         assert float(final.parts.T[0, slot]) == pytest.approx(expected, rel=BELT_EXACT_RTOL)
-        assert x == pytest.approx(0.1 * 0.7 * n_steps, rel=1e-9)  # entered at once, rides at belt speed
+        # Entered at once and rides at belt speed; the 2 kg part landing on the belt dips it slightly.
+        assert x == pytest.approx(0.1 * 0.7 * n_steps, rel=BELT_SPEED_RTOL)
 
 
 @pytest.mark.parametrize("n", [0.5, 1.0, 1.5, 2.5])

@@ -17,7 +17,9 @@ SCENES = shipped_scenes()
 DURATION = 120.0  # s
 SNAPSHOT_EVERY = 60.0  # s
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-NULLABLE = {"heater_energy_per_part_kWh", "part_temperature_at_pick_degC", "cure_at_pick"}  # None: nothing picked
+NULLABLE = {  # None: nothing picked yet
+    "heater_energy_per_part_kWh", "conveyor_energy_per_part_kWh", "part_temperature_at_pick_degC", "cure_at_pick",
+}
 
 
 def _numbers(metrics: dict, prefix: str = ""):

@@ -26,9 +26,8 @@ from twin.model import (
 )
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import unclip
-from twin.schema import Scene, Segment
+from twin.schema import Scene
 
-DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 
 
 def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
@@ -142,15 +141,10 @@ def _conveyors(scene: Scene, shape, spacing) -> tuple[tuple[ConveyorLayout, ...]
     return tuple(conveyors), tuple(segments)
 
 
-def segments_of(conveyor) -> dict:
-    """The conveyor's segments, or its one default segment `belt`."""
-    return conveyor.segments or {DEFAULT_SEGMENT: Segment()}
-
-
 def segment_spans(conveyor, length: float) -> dict[str, tuple[float, float]]:
     """(start, end) arc length of each segment, m; the last one ends at the path end."""
     spans, start = {}, 0.0
-    items = list(segments_of(conveyor).items())
+    items = list(conveyor.belt_segments().items())
     for i, (name, seg) in enumerate(items):
         end = length if i == len(items) - 1 else start + seg.length
         spans[name] = (start, end)
@@ -243,7 +237,7 @@ def _belt_params(scene: Scene, arr) -> BeltParams:
     rows = []
     for conveyor in scene.conveyors.values():
         spans = segment_spans(conveyor, float(geometry.polyline_lengths(conveyor.path)[-1]))
-        for name, seg in segments_of(conveyor).items():
+        for name, seg in conveyor.belt_segments().items():
             start, end = spans[name]
             rows.append(dict(
                 setpoint=seg.speed if seg.speed is not None else conveyor.speed,

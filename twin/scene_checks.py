@@ -16,12 +16,12 @@ from typing import Any
 
 from twin.errors import SceneError
 from twin.schema import (
-    Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule, Segment, Sensor, Zone,
+    DEFAULT_SEGMENT, Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule,
+    Segment, Sensor, Zone,
 )
 
 TOL = 1e-9  # m; geometry may touch the walls
 SEGMENT_TOL = 1e-6  # m; segment lengths must add up to the path length within this
-DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 ABSOLUTE_ZERO = -273.15  # °C
 MAX_CELLS = 50_000_000  # above this a run does not fit a workstation; say so before allocating
 AXES = "xyz"
@@ -330,7 +330,7 @@ def _check_path(path: list[list[float]], floor: Floor, where: str) -> float:
 
 def segment_names(conveyor: Conveyor) -> list[str]:
     """A conveyor's belt segments in path order; one named `DEFAULT_SEGMENT` when it lists none."""
-    return list(conveyor.segments) or [DEFAULT_SEGMENT]
+    return list(conveyor.belt_segments())
 
 
 def _check_segment_lengths(segments: Mapping[str, Segment], length: float, where: str) -> None:

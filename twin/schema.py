@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Point = list[float]  # [x, y] on a 2D floor, [x, y, z] in a 3D hall, metres
+DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,10 @@ class Conveyor:
     speed: float
     parts: Parts | None = None
     segments: dict[str, Segment] = field(default_factory=dict)
+
+    def belt_segments(self) -> dict[str, Segment]:
+        """Its segments in path order, or one default segment `belt` over the whole path."""
+        return self.segments or {DEFAULT_SEGMENT: Segment()}
 
 
 @dataclass(frozen=True)
