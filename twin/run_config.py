@@ -67,6 +67,7 @@ def _solver(data: Any) -> Solver:
         method=data["method"],
         dt=_number(data, "dt", "solver.", "s", optional=True),
         max_dt=_number(data, "max_dt", "solver.", "s"),
+        mechanics_dt=_number(data, "mechanics_dt", "solver.", "s"),
         safety=safety,
         tol=_number(data, "tol", "solver.", "relative residual", optional=True),
         maxiter=maxiter,
