@@ -51,3 +51,21 @@ def test_parts_conserved_and_picked_alternately():
     assert int(p.n_in[0]) == int(p.n_out[0]) + int(jnp.sum(p.alive[0]))
     assert int(p.n_out[0]) >= 10
     assert np.all(np.isfinite(np.asarray(p.last_T[0])))  # both robots have picked
+
+
+def test_parts_bunch_on_a_slower_segment_and_are_all_kept():
+    """A fast infeed onto a belt four times slower: parts close up, none is lost or duplicated."""
+    spec = small_line()
+    spec["conveyors"]["belt"]["speed"] = 0.2
+    spec["conveyors"]["belt"]["segments"] = {"fast": {"length": 2.0}, "slow": {"speed": 0.05}}
+    spec["conveyors"]["belt"]["parts"]["spacing"] = 0.5
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), dt=1.0, n_steps=300)
+    p = final.parts
+    on_belt = int(jnp.sum(p.alive[0]))
+    assert int(p.n_in[0]) == int(p.n_out[0]) + on_belt
+    assert int(p.n_out[0]) > 0
+    assert on_belt > 0.9 * (2.0 / 0.5 + (7.6 - 2.0) * 4 / 0.5) * 0.6  # many more than the length/spacing
+    s = np.sort(np.asarray(p.s[0])[np.asarray(p.alive[0])])
+    gaps = np.diff(s[(s > 2.0) & (s < 6.0)])  # past 6 m robot r1 has taken every other part
+    np.testing.assert_allclose(gaps, 0.5 / 4, rtol=0.05)  # on the slow belt parts sit a quarter spacing apart

@@ -15,10 +15,31 @@ from twin.kernels import sampling
 from twin.model import BeltState, Layout, Params, PartsState
 
 
+def _local_segment(conveyor, s):
+    """Position in conveyor.segments of the segment under each arc position s (m)."""
+    return jnp.searchsorted(jnp.asarray(conveyor.segment_ends[:-1], s.dtype), s, side="right")
+
+
 def segment_of(conveyor, s):
     """Index into Layout.segments of the segment under each arc position s (m) on `conveyor`."""
-    local = jnp.searchsorted(jnp.asarray(conveyor.segment_ends[:-1], s.dtype), s, side="right")
-    return jnp.asarray(conveyor.segments, jnp.int32)[local]
+    return jnp.asarray(conveyor.segments, jnp.int32)[_local_segment(conveyor, s)]
+
+
+def displacement(conveyor, s, travel):
+    """How far parts at s (m) move this step, given each segment's belt travel (m, per Layout segment).
+
+    A part that reaches a transfer spends the rest of the step on the next belt (the part of the step
+    left is the part of its own belt's travel not used), so parts keep their order across transfers.
+    Assumes a belt travels less than a segment length per step.
+    """
+    local = _local_segment(conveyor, s)
+    index = jnp.asarray(conveyor.segments, jnp.int32)
+    here = travel[index[local]]
+    after = travel[index[jnp.minimum(local + 1, len(conveyor.segments) - 1)]]
+    to_end = jnp.asarray(conveyor.segment_ends, s.dtype)[local] - s
+    crosses = (here > to_end) & (local < len(conveyor.segments) - 1)
+    left = 1.0 - to_end / jnp.where(here > 0, here, 1.0)
+    return jnp.where(crosses, to_end + left * after, here)
 
 
 def segment_loads(layout: Layout, params: Params, parts: PartsState, dtype) -> jnp.ndarray:

@@ -58,10 +58,7 @@ def _layout(scene: Scene) -> Layout:
     sensor_pts = np.array([h.sensor for h in scene.heaters.values()], float).reshape(-1, len(shape))
     t_idx, t_w = sampling.corner_weights(jnp.asarray(sensor_pts), spacing, shape)
     conveyors, segments = _conveyors(scene, shape, spacing)
-    capacity = max(
-        [math.floor(c.length / scene.conveyors[c.name].parts.spacing) + 3 for c in conveyors if c.has_parts],
-        default=1,
-    )
+    capacity = max([_slots(c) for c in scene.conveyors.values() if c.parts is not None], default=1)
     return Layout(
         shape=shape,
         spacing=spacing,
@@ -82,6 +79,20 @@ def _layout(scene: Scene) -> Layout:
         sensors=tuple(_sensor(name, s, scene, conveyors, segments, shape, spacing)
                       for name, s in scene.sensors.items()),
     )
+
+
+SLOT_MARGIN = 1.25  # headroom over the steady count, for speed dips and start-up
+
+
+def _slots(conveyor) -> int:
+    """Part slots a conveyor needs: parts enter every spacing of infeed travel and bunch up on slower
+    segments (count on a segment = length · v_infeed / (v_segment · spacing))."""
+    length = float(geometry.polyline_lengths(conveyor.path)[-1])
+    speeds = [seg.speed or conveyor.speed for seg in conveyor.belt_segments().values()]
+    spans = segment_spans(conveyor, length)
+    count = sum((end - start) * speeds[0] / (v * conveyor.parts.spacing)
+                for (start, end), v in zip(spans.values(), speeds))
+    return math.ceil(SLOT_MARGIN * count) + 3
 
 
 def _region(item, where: str, shape, spacing) -> np.ndarray:

@@ -70,7 +70,7 @@ def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, dt
     spacing = params.part_spacing[c]
     stations = jnp.asarray(np.asarray(conveyor.stations), parts.s.dtype)
     alive = parts.alive[c]
-    s = jnp.where(alive, parts.s[c] + travel[belts.segment_of(conveyor, parts.s[c])], parts.s[c])
+    s = jnp.where(alive, parts.s[c] + belts.displacement(conveyor, parts.s[c], travel), parts.s[c])
     picked = alive & (s >= stations[parts.station[c]])
     parts = _record_picks(c, parts, picked)
     alive = alive & ~picked
@@ -88,7 +88,7 @@ def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, dt
         alpha=parts.alpha.at[c].set(jnp.where(fresh, 0.0, parts.alpha[c])),
         alive=parts.alive.at[c].set(alive | fresh),
         station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
-        lag=parts.lag.at[c].set(jnp.where(fresh, residual * dt / infeed, parts.lag[c])),
+        lag=parts.lag.at[c].set(jnp.where(fresh, residual * dt / jnp.where(infeed > 0, infeed, 1.0), parts.lag[c])),
         travel=parts.travel.at[c].set(jnp.where(enter, residual, moved)),
         n_in=parts.n_in.at[c].add(enter.astype(parts.n_in.dtype)),
         n_out=parts.n_out.at[c].add(jnp.sum(picked).astype(parts.n_out.dtype)),
