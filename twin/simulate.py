@@ -84,11 +84,15 @@ def _simulate(scene, duration, solver, dtype, snapshot_every, progress) -> Resul
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
     initial = np.asarray(step_mod.readings(layout, params, state))
     snaps, readings = [np.asarray(state.T)], []
-    bar = tqdm(range(the_plan.chunks), desc=f"simulate {scene.name}", unit="chunk", disable=None if progress else True)
-    for _ in bar:
-        state, r = chunk(params, state, fixed)
-        readings.append(np.asarray(r))
-        snaps.append(np.asarray(state.T))
+    chunk_seconds = the_plan.dt * the_plan.steps_per_chunk
+    # Counted in seconds of line time, so the rate shown is the real-time factor.
+    with tqdm(total=duration, desc=f"simulate {scene.name}", unit="s", unit_scale=True,
+              disable=None if progress else True) as bar:
+        for _ in range(the_plan.chunks):
+            state, r = chunk(params, state, fixed)
+            readings.append(np.asarray(r))
+            snaps.append(np.asarray(state.T))
+            bar.update(chunk_seconds)
     series = np.concatenate([initial[None], *readings])
     times = np.arange(series.shape[0]) * the_plan.dt
     result = Result(
