@@ -19,8 +19,10 @@ Conventions
   when the coefficients are built or closed over inside the jitted function, not when they are passed
   in as jit arguments (then they are traced scalars and cost a few flops per cell).
 
-Stencil form, chosen by measurement on CPU (benchmarks/README.md): pad T with zeros once, slice the
-neighbours, and put boundary neighbours and face terms in with `where` on an iota, all in one fusion.
+Stencil form, chosen by measurement on CPU (benchmarks/README.md): each neighbour is a one-cell slice of
+T zero-padded back to T's shape (XLA fuses these; padding T once and slicing the copy materialised the
+copy and ran at half the speed), boundary neighbours and face terms go in with `where` on an iota, all
+in one fusion.
 Face terms are evaluated with the whole field and masked: indexing an edge slice of T inside the
 fusion measured 35 % slower. Edge/reflect padding and `roll` (2–3×) and `.at[].add` or edge updates
 (30–60 %) are slower still.
@@ -193,19 +195,28 @@ def _check_conductance(G, shape: tuple[int, ...], axis: int) -> None:
                          f"must be a scalar or have shape {want} (one entry per face along axis {axis})")
 
 
-def _axis_power(T: Field, padded: Field, G, faces, axis: int, linear_only: bool) -> Field:
+def _neighbours(T: Field, axis: int) -> tuple[Field, Field]:
+    """(lower, upper) neighbour of every cell along `axis`: each a slice of T shifted by one cell and
+    zero-padded back to T's shape, which XLA fuses into the consumer (no padded copy of T is made)."""
+    n = T.shape[axis]
+    low, high = [(0, 0)] * T.ndim, [(0, 0)] * T.ndim
+    low[axis], high[axis] = (1, 0), (0, 1)
+    down = jnp.pad(lax.slice_in_dim(T, 0, n - 1, axis=axis), low)
+    up = jnp.pad(lax.slice_in_dim(T, 1, n, axis=axis), high)
+    return down, up
+
+
+def _axis_power(T: Field, G, faces, axis: int, linear_only: bool) -> Field:
     """Conduction along one axis plus that axis' two boundary faces, W/m³."""
     _check_conductance(G, T.shape, axis)
     n = T.shape[axis]
     iota = lax.broadcasted_iota(jnp.int32, T.shape, axis)
-    below = [slice(1, -1)] * T.ndim
-    above = list(below)
-    below[axis], above[axis] = slice(0, -2), slice(2, None)
+    down, up = _neighbours(T, axis)
     # Ghost = own value at the domain edge: zero interior flux through boundary faces.
-    down = jnp.where(iota == 0, T, padded[tuple(below)])
-    up = jnp.where(iota == n - 1, T, padded[tuple(above)])
+    down = jnp.where(iota == 0, T, down)
+    up = jnp.where(iota == n - 1, T, up)
     if np.ndim(G) == 0:
-        total = G * ((down - T) + (up - T))  # differences first: keeps digits of small ΔT in float32
+        total = G * (down + up - 2.0 * T)
     else:
         G_lo = lax.slice_in_dim(G, 0, n, axis=axis)
         G_hi = lax.slice_in_dim(G, 1, n + 1, axis=axis)
@@ -222,12 +233,12 @@ def _power(T: Field, coeffs: Coefficients, boundaries: Boundaries, source, linea
     if len(coeffs.conductance) != T.ndim or len(boundaries) != T.ndim:
         raise ValueError(f"a {T.ndim}-D field needs {T.ndim} conductances and {T.ndim} boundary pairs; got "
                          f"{len(coeffs.conductance)} and {len(boundaries)}")
-    padded = jnp.pad(T, 1)  # zeros: measured fastest; boundary neighbours are replaced by `where`
-    total = 0.0 if linear_only or _static_zero(source) else source
+    terms = [_axis_power(T, G, boundaries[axis], axis, linear_only) for axis, G in enumerate(coeffs.conductance)]
     if not _static_zero(coeffs.sink):
-        total = total - coeffs.sink * T
-    for axis, G in enumerate(coeffs.conductance):
-        total = total + _axis_power(T, padded, G, boundaries[axis], axis, linear_only)
+        terms.append(-coeffs.sink * T)
+    if not (linear_only or _static_zero(source)):
+        terms.append(source)
+    total = sum(terms[1:], terms[0])  # no `0.0 +` start: XLA keeps float adds of zero
     return total
 
 
