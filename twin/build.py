@@ -174,8 +174,9 @@ def _segment(name, c, path, arc, start, end, motor_at, shape, spacing) -> Segmen
     n_points = max(2, math.ceil((end - start) / (0.5 * min(spacing))))
     along = on_path(start + (np.arange(n_points) + 0.5) * (end - start) / n_points)
     d_idx, d_w = sampling.corner_weights(jnp.asarray(along), spacing, shape)
-    return SegmentLayout(name=name, conveyor=c, start=start, end=end, motor_idx=np.asarray(m_idx[0]),
-                         motor_w=np.asarray(m_w[0]), drag_idx=np.asarray(d_idx), drag_w=np.asarray(d_w) / n_points)
+    return SegmentLayout(name=name, conveyor=c, start=start, end=end, motor=motor[0],
+                         motor_idx=np.asarray(m_idx[0]), motor_w=np.asarray(m_w[0]),
+                         drag_idx=np.asarray(d_idx), drag_w=np.asarray(d_w) / n_points)
 
 
 def _segment_index(target: str, conveyors, segments) -> int:

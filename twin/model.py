@@ -56,6 +56,7 @@ class SegmentLayout:
     conveyor: int
     start: float  # arc length, m
     end: float
+    motor: np.ndarray  # (d,) where the motor stands, m
     motor_idx: np.ndarray  # (k,) cells around the motor (its losses)
     motor_w: np.ndarray  # (k,)
     drag_idx: np.ndarray  # (q, k) cells along the segment (drag work), q points

@@ -12,6 +12,7 @@ from twin.schema import Scene
 
 LINE_COLOUR = "white"
 ROBOT_COLOUR = "deepskyblue"
+MOTOR_COLOUR = "orange"
 SENSOR_COLOUR = "lime"
 
 
@@ -56,6 +57,9 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     radius = min(max(0.012 * scene.grid.size[0], 0.2), 0.6)
     for robot in scene.robots.values():
         plotter.add_mesh(pv.Sphere(radius=radius, center=_lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
+    for segment in layout.segments:
+        centre = _lifted([segment.motor], lift)[0]
+        plotter.add_mesh(pv.Cube(center=centre, x_length=radius, y_length=radius, z_length=radius), color=MOTOR_COLOUR)
     positions = [s.position for s in scene.sensors.values() if s.position is not None]
     if positions:
         plotter.add_points(_lifted(positions, lift), color=SENSOR_COLOUR, point_size=12, render_points_as_spheres=True)
