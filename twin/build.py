@@ -104,7 +104,8 @@ def _region(item, where: str, shape, spacing) -> np.ndarray:
         key = "box"
     if not mask.any():
         value = getattr(item, key)
-        raise SceneError(f"{where}.{key}", value, f"covers no cell centre; make it larger than the grid spacing {spacing}")
+        raise SceneError(f"{where}.{key}", value,
+                         f"covers no cell centre; make it larger than the grid spacing {spacing}")
     return mask
 
 

@@ -146,7 +146,8 @@ def _report(result, run_dir: Path) -> None:
     if m["unconverged_steps"]:
         print(f"  warning: {m['unconverged_steps']} implicit steps stopped at solver.maxiter before CG converged; "
               "raise solver.maxiter or lower solver.dt", file=sys.stderr)
-    print(f"  wrote {run_dir}/results.h5, metrics.json" + (", final_field.png" if (run_dir / "final_field.png").exists() else ""))
+    picture = ", final_field.png" if (run_dir / "final_field.png").exists() else ""
+    print(f"  wrote {run_dir}/results.h5, metrics.json{picture}")
 
 
 COMMANDS = {"simulate": _simulate}

@@ -227,7 +227,8 @@ def check_boundaries(scene: Scene, floor: Floor, where: str) -> None:
     for face, boundary in scene.boundaries.items():
         at = f"{where}.{face}"
         _require(face not in FACES or face in faces, at, face,
-                 f"unknown face: a 2D scene has no z faces; floor and roof exchange goes in ambient (faces: {', '.join(faces)})")
+                 "unknown face: a 2D scene has no z faces; floor and roof exchange goes in ambient "
+                 f"(faces: {', '.join(faces)})")
         _require(face in faces, at, face, "unknown face; " + did_you_mean(face, faces, "faces"))
         check_boundary(boundary, at)
 

@@ -30,7 +30,8 @@ def scene_file(name_or_path: str | Path) -> Path:
         return path
     scenes = shipped_scenes()
     if str(name_or_path) not in scenes:
-        raise SceneError("scene", str(name_or_path), f"no such scene; shipped: {', '.join(sorted(scenes))}, or give a .yaml path")
+        raise SceneError("scene", str(name_or_path),
+                         f"no such scene; shipped: {', '.join(sorted(scenes))}, or give a .yaml path")
     return scenes[str(name_or_path)]
 
 

@@ -92,7 +92,8 @@ def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:
 
 def heater_control(layout: Layout, params: Params, state: State, dt: float):
     """Thermostat reading → PI → (output fraction, next integral)."""
-    measured = sampling.gather(state.T, jnp.asarray(layout.thermostat_idx), jnp.asarray(layout.thermostat_w, state.T.dtype))
+    weights = jnp.asarray(layout.thermostat_w, state.T.dtype)
+    measured = sampling.gather(state.T, jnp.asarray(layout.thermostat_idx), weights)
     return control.pi_step(params.heater_setpoint - measured, state.heater_integral, params.heater_kp,
                            params.heater_ki, dt)
 
