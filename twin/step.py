@@ -1,7 +1,9 @@
-"""One time step of the coupled line: thermostats → parts ↔ air → thermal field → belts → sensors.
+"""One time step of the coupled line: thermostats → parts ↔ air → belts → thermal field → parts move →
+sensors.
 
-`make_step(layout, solver, dt)` returns a pure `step(params, state) -> (state, readings)`; the layout
-and numerical choices are closed over, so the step jits, differentiates and vmaps over params/state.
+`make_step(layout, solver, dt)` returns a pure `step(params, state, fixed) -> (state, readings)`, where
+`fixed = fixed_terms(layout, params)` holds what does not change in time; the layout and numerical
+choices are closed over, so the step jits, differentiates and vmaps over params and state.
 """
 
 from __future__ import annotations
