@@ -10,7 +10,6 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 import h5py
@@ -112,8 +111,3 @@ def _layout(group: h5py.Group, result: Result) -> None:
         g.create_dataset("path", data=c.vertices).attrs["unit"] = "m"
         g.attrs["stations_m"] = np.asarray(c.stations)
         g.attrs["robots"] = ",".join(c.robots)
-
-
-def scene_dict(result: Result) -> dict:
-    """The resolved scene as plain data (what the run actually used)."""
-    return asdict(result.scene)
