@@ -58,7 +58,7 @@ def test_parts_bunch_on_a_slower_segment_and_are_all_kept():
     spec = small_line()
     spec["conveyors"]["belt"]["speed"] = 0.2
     spec["conveyors"]["belt"]["segments"] = {"fast": {"length": 2.0}, "slow": {"speed": 0.05}}
-    spec["conveyors"]["belt"]["parts"]["spacing"] = 0.5
+    spec["conveyors"]["belt"]["parts"].update(spacing=0.5, length=0.05, min_gap=0.05)  # pitch 0.1 < 0.125
     layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), dt=1.0, n_steps=300)
     p = final.parts

@@ -92,7 +92,8 @@ def _slots(conveyor) -> int:
     spans = segment_spans(conveyor, length)
     count = sum((end - start) * speeds[0] / (v * conveyor.parts.spacing)
                 for (start, end), v in zip(spans.values(), speeds))
-    return math.ceil(SLOT_MARGIN * count) + 3
+    queued = length / (conveyor.parts.length + conveyor.parts.min_gap)  # the whole belt one queue
+    return math.ceil(SLOT_MARGIN * max(count, queued if conveyor.stations else 0.0)) + 3
 
 
 def _region(item, where: str, shape, spacing) -> np.ndarray:
@@ -149,6 +150,9 @@ def _conveyors(scene: Scene, shape, spacing) -> tuple[tuple[ConveyorLayout, ...]
             has_parts=conveyor.parts is not None,
             segments=tuple(range(first, len(segments))),
             segment_ends=np.asarray([end for _, end in spans.values()]),
+            station_names=tuple(conveyor.stations),
+            station_at=np.asarray([st.at for st in conveyor.stations.values()], float),
+            buffers=tuple(st.buffer for st in conveyor.stations.values()),
         ))
     return tuple(conveyors), tuple(segments)
 
@@ -242,7 +246,15 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         cure_A=cure_value(lambda c: c.A, 0.0),
         cure_Ea=cure_value(lambda c: c.Ea, 0.0),
         cure_n=cure_value(lambda c: c.n, 1.0),
+        part_pitch=part_value(lambda p: p.length + p.min_gap, 1.0),
+        service_time=arr(_padded([[st.service_time for st in c.stations.values()] for c in conveyors], 1.0)),
     )
+
+
+def _padded(rows: list[list[float]], fill: float) -> np.ndarray:
+    """Rows of unequal length as one array (at least one column), padded with `fill`."""
+    width = max([len(r) for r in rows] + [1])
+    return np.asarray([r + [fill] * (width - len(r)) for r in rows], float).reshape(len(rows), width)
 
 
 def _belt_params(scene: Scene, arr) -> BeltParams:
@@ -292,6 +304,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
     """The hall at uniform T0 (°C), heaters idle, belts empty."""
     dtype = params.zone_k.dtype
     nh, nc, n, r = len(layout.heater_names), len(layout.conveyors), layout.capacity, layout.max_stations
+    q = layout.max_processing
     zeros = lambda *s: jnp.zeros(s, dtype)  # noqa: E731
     stats = jnp.tile(jnp.asarray([0.0, jnp.inf, -jnp.inf], dtype), (nc, 1))
     parts = PartsState(
@@ -301,6 +314,9 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         alive=jnp.zeros((nc, n), bool),
         station=jnp.zeros((nc, n), jnp.int32),
         lag=zeros(nc, n),
+        next_station=jnp.zeros((nc, n), jnp.int32),
+        dwell=zeros(nc, n),
+        serving=jnp.zeros((nc, n), bool),
         travel=params.part_spacing,  # a full spacing already travelled: the first part enters at once
         n_in=jnp.zeros(nc, jnp.int32),
         n_out=jnp.zeros(nc, jnp.int32),
@@ -308,6 +324,10 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         picked_alpha=stats,
         last_T=jnp.full((nc, r), jnp.nan, dtype),
         last_alpha=jnp.full((nc, r), jnp.nan, dtype),
+        blocked=zeros(nc, q),
+        starved=zeros(nc, q),
+        exit_times=jnp.full((nc, 2), jnp.nan, dtype),
+        wip=zeros(nc),
     )
     return State(
         t=jnp.zeros((), dtype),

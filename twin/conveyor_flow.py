@@ -1,9 +1,10 @@
 """Parts on the conveyors: heat exchange with the air they pass through, and their kinematics.
 
-Parts ride at the speed of the belt segment under them (twin.belts). A part enters at the path
-start every `spacing` metres of belt travel, rides to the pick station it is assigned to (the robots
-of a conveyor take turns; without robots parts leave at the path end) and is removed there. Slots are
-fixed, so the count is exact: entered = left + on the belt, always.
+Parts ride at the speed of the belt segment under them (twin.belts), stop at processing stations and
+queue in front of busy ones (twin.stations). A part enters at the path start every `spacing` metres of
+belt travel when there is room, rides to the pick station it is assigned to (the robots of a conveyor
+take turns; without robots parts leave at the path end) and is removed there. Slots are fixed, so the
+count is exact: entered = left + on the belt, always.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from twin import belts
+from twin import belts, stations
 from twin.kernels import parts as part_physics
 from twin.kernels import sampling
 from twin.model import Layout, Params, PartsState
@@ -57,41 +58,74 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, T, dt: floa
     return updated, q
 
 
-def advance(layout: Layout, params: Params, parts: PartsState, travel, dt: float) -> PartsState:
-    """Move parts by their segment's belt travel this step (m, per segment), pick those that reached
-    their station, spawn new ones."""
+def advance(layout: Layout, params: Params, parts: PartsState, travel, t, dt: float) -> PartsState:
+    """Move parts by their segment's belt travel this step (m, per segment) — held at stations and
+    queued behind each other — pick those that reached their pick station, let new ones in."""
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
-            parts = _advance_one(c, conveyor, params, parts, travel, dt)
+            parts = _advance_one(c, conveyor, params, parts, travel, t, dt)
     return parts
 
 
-def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, dt: float) -> PartsState:
-    spacing = params.part_spacing[c]
-    stations = jnp.asarray(np.asarray(conveyor.stations), parts.s.dtype)
-    alive = parts.alive[c]
-    s = jnp.where(alive, parts.s[c] + belts.displacement(conveyor, parts.s[c], travel), parts.s[c])
-    picked = alive & (s >= stations[parts.station[c]])
-    parts = _record_picks(c, parts, picked)
-    alive = alive & ~picked
+def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, t, dt: float) -> PartsState:
+    parts, free_since, ride = stations.serve_and_release(c, conveyor, params, parts, dt)
+    alive, s_old = parts.alive[c], parts.s[c]
+    parts = parts.replace(wip=parts.wip.at[c].add(dt * jnp.sum(alive)))
+    riding = alive & ~parts.serving[c]
+    free = jnp.where(riding, s_old + ride * belts.displacement(conveyor, s_old, travel), s_old)
+    target = stations.gate(conveyor, parts.next_station[c], free)
+    s = jnp.where(alive, stations.keep_gaps(target, s_old, alive, params.part_pitch[c]), s_old)
+    early = dt * ride * jnp.clip((free - target) / jnp.where(free > s_old, free - s_old, 1.0), 0.0, 1.0)
+    parts = stations.arrive(c, conveyor, params, parts.replace(s=parts.s.at[c].set(s)), free_since, early, dt)
 
+    pick_at = jnp.asarray(np.asarray(conveyor.stations), s.dtype)[parts.station[c]]
+    picked = alive & (parts.next_station[c] >= len(conveyor.station_names)) & (s >= pick_at)
+    parts = _record_picks(c, parts, picked)
+    moved_by = jnp.where(s > s_old, s - s_old, 1.0)
+    parts = _record_exits(c, parts, picked, t + dt * jnp.clip((pick_at - s_old) / moved_by, 0.0, 1.0))
+    return _let_in(c, conveyor, params, parts, alive & ~picked, s, travel, dt)
+
+
+def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, s, travel, dt: float) -> PartsState:
+    """A new part enters at the path start every `spacing` of infeed belt travel, when there is room."""
+    spacing, pitch = params.part_spacing[c], params.part_pitch[c]
     infeed = travel[conveyor.segments[0]]  # belt travel at the path start this step
+    behind = jnp.min(jnp.where(alive, s, jnp.inf))  # the last part on the belt
+    room = behind >= pitch
     moved = parts.travel[c] + infeed
-    enter = moved >= spacing
-    residual = jnp.where(enter, moved - spacing, 0.0)
+    enter = (moved >= spacing) & room
+    # It entered `residual` of travel ago, but no further on than one pitch behind the last part.
+    residual = jnp.where(enter, jnp.clip(moved - spacing, 0.0, jnp.minimum(spacing, behind - pitch)), 0.0)
     slot = jnp.argmin(alive)  # first free slot; capacity exceeds what the belt can hold
     fresh = enter & (jnp.arange(alive.shape[0]) == slot)
     station = parts.n_in[c] % len(conveyor.stations)
+    waiting = jnp.minimum(moved, spacing)  # a blocked infeed holds its next part, it does not pile up
     return parts.replace(
         s=parts.s.at[c].set(jnp.where(fresh, residual, s)),
         T=parts.T.at[c].set(jnp.where(fresh, params.part_T0[c], parts.T[c])),
         alpha=parts.alpha.at[c].set(jnp.where(fresh, 0.0, parts.alpha[c])),
         alive=parts.alive.at[c].set(alive | fresh),
         station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
+        next_station=parts.next_station.at[c].set(jnp.where(fresh, 0, parts.next_station[c])),
+        serving=parts.serving.at[c].set(parts.serving[c] & ~fresh),
         lag=parts.lag.at[c].set(jnp.where(fresh, residual * dt / jnp.where(infeed > 0, infeed, 1.0), parts.lag[c])),
-        travel=parts.travel.at[c].set(jnp.where(enter, residual, moved)),
+        travel=parts.travel.at[c].set(jnp.where(enter, residual, waiting)),
         n_in=parts.n_in.at[c].add(enter.astype(parts.n_in.dtype)),
+    )
+
+
+def _record_exits(c: int, parts: PartsState, picked, when) -> PartsState:
+    """Count the parts that left and keep the first and last time one left (interpolated in the step)."""
+    first = jnp.min(jnp.where(picked, when, jnp.inf))
+    last = jnp.max(jnp.where(picked, when, -jnp.inf))
+    times = parts.exit_times[c]
+    any_out = jnp.any(picked)
+    return parts.replace(
         n_out=parts.n_out.at[c].add(jnp.sum(picked).astype(parts.n_out.dtype)),
+        exit_times=parts.exit_times.at[c].set(jnp.stack([
+            jnp.where(jnp.isnan(times[0]) & any_out, first, times[0]),
+            jnp.where(any_out, last, times[1]),
+        ])),
     )
 
 

@@ -57,12 +57,31 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
         },
         "part_temperature_at_pick_degC": _stats(np.asarray(parts.picked_T, float), n_out),
         "cure_at_pick": _stats(np.asarray(parts.picked_alpha, float), n_out),
-        "by_conveyor": {
-            c.name: {"parts_out": int(parts.n_out[i]), "throughput_parts_per_h": int(parts.n_out[i]) / hours}
-            for i, c in enumerate(layout.conveyors)
+        "by_conveyor": {c.name: _conveyor(parts, i, duration) for i, c in enumerate(layout.conveyors)},
+        "by_station": {
+            f"{c.name}.{name}": {
+                "blocked_s": float(parts.blocked[i, k]), "starved_s": float(parts.starved[i, k]),
+                "blocked_fraction": float(parts.blocked[i, k]) / duration,
+                "starved_fraction": float(parts.starved[i, k]) / duration,
+            }
+            for i, c in enumerate(layout.conveyors) for k, name in enumerate(c.station_names)
         },
     }
     return metrics
+
+
+def _conveyor(parts, i: int, duration: float) -> dict:
+    """Per-conveyor flow: parts out, throughput over the run and between first and last exit, WIP."""
+    n_out = int(parts.n_out[i])
+    first, last = (float(x) for x in parts.exit_times[i])
+    steady = (n_out - 1) / (last - first) * 3600.0 if n_out >= 2 and last > first else None
+    return {
+        "parts_out": n_out,
+        "throughput_parts_per_h": n_out / (duration / 3600.0),
+        "steady_throughput_parts_per_h": steady,
+        "first_exit_s": first if n_out else None,
+        "mean_work_in_progress": float(parts.wip[i]) / duration,
+    }
 
 
 def _stats(acc: np.ndarray, n_out: int) -> dict | None:

@@ -1,7 +1,8 @@
 """The three parts of a built scene: static `Layout`, differentiable `Params`, evolving `State`.
 
 Array shapes use: `grid` the field's array shape ((ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
-units; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `g` belt
+units; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `q` processing stations per
+conveyor (padded); `g` belt
 segments (all conveyors); `k` the 2^d cells around a sampling point; `s` sensors.
 """
 
@@ -42,6 +43,9 @@ class ConveyorLayout:
     has_parts: bool
     segments: tuple[int, ...]  # indices into Layout.segments, in path order
     segment_ends: np.ndarray  # (len(segments),) arc length where each segment ends, m
+    station_names: tuple[str, ...]  # processing stations in path order
+    station_at: np.ndarray  # (K,) their arc lengths, m
+    buffers: tuple[int, ...]  # (K,) parts each may have committed besides the one in service
 
     @property
     def length(self) -> float:
@@ -110,7 +114,13 @@ class Layout:
 
     @property
     def max_stations(self) -> int:
+        """Pick stations per conveyor, padded (at least 1)."""
         return max((len(c.stations) for c in self.conveyors), default=1)
+
+    @property
+    def max_processing(self) -> int:
+        """Processing stations per conveyor, padded (at least 1 so arrays are never empty)."""
+        return max([len(c.station_names) for c in self.conveyors] + [1])
 
 
 @pytree_dataclass
@@ -151,6 +161,8 @@ class Params:
     cure_A: Float[Array, " c"]  # 1/s
     cure_Ea: Float[Array, " c"]  # J/mol
     cure_n: Float[Array, " c"]
+    part_pitch: Float[Array, " c"]  # m, centre distance of queued parts (length + min_gap)
+    service_time: Float[Array, "c q"]  # s, per processing station (padded)
 
 
 @pytree_dataclass
@@ -163,6 +175,9 @@ class PartsState:
     alive: Bool[Array, "c n"]
     station: Int[Array, "c n"]  # index of the pick station each part goes to
     lag: Float[Array, "c n"]  # s a part spent on the belt before its first exchange (it entered mid-step)
+    next_station: Int[Array, "c n"]  # processing station a part is at or heading to (K: all done)
+    dwell: Float[Array, "c n"]  # s of service left (≤ 0: done, waiting for room downstream)
+    serving: Bool[Array, "c n"]  # held at its station (in service, or done and blocked)
     travel: Float[Array, " c"]  # belt travel since the last spawn, m
     n_in: Int[Array, " c"]
     n_out: Int[Array, " c"]
@@ -170,6 +185,10 @@ class PartsState:
     picked_alpha: Float[Array, "c 3"]  # sum, min, max of cure at pick
     last_T: Float[Array, "c r"]  # temperature of the last part picked at each station, °C
     last_alpha: Float[Array, "c r"]
+    blocked: Float[Array, "c q"]  # s each processing station held a finished part it could not release
+    starved: Float[Array, "c q"]  # s each processing station stood empty
+    exit_times: Float[Array, "c 2"]  # first and last time a part left the conveyor, s (NaN before)
+    wip: Float[Array, " c"]  # ∫ parts on the conveyor dt, part·s
 
 
 @pytree_dataclass

@@ -312,7 +312,35 @@ def check_conveyor(conveyor: Conveyor, floor: Floor, where: str) -> float:
     _check_speed_limits(conveyor, where)
     if conveyor.parts is not None:
         check_parts(conveyor.parts, f"{where}.parts")
+    _check_stations(conveyor, length, f"{where}.stations")
     return length
+
+
+def _check_stations(conveyor: Conveyor, length: float, where: str) -> None:
+    """Stations in path order on the path, with positive service times and room for their buffers."""
+    if not conveyor.stations:
+        return
+    _require(conveyor.parts is not None, where, list(conveyor.stations),
+             "stations process parts, but this conveyor carries none; add its parts")
+    pitch = conveyor.parts.length + conveyor.parts.min_gap
+    previous = None
+    for name, station in conveyor.stations.items():
+        at = f"{where}.{name}"
+        _require(0 <= station.at <= length + TOL, f"{at}.at", station.at, f"must lie on the path: 0..{length:g} m")
+        _require(station.service_time > 0, f"{at}.service_time", station.service_time,
+                 "service time must be > 0 s")
+        _require(station.buffer >= 0, f"{at}.buffer", station.buffer, "buffer must be ≥ 0 parts")
+        start = 0.0
+        if previous is not None:
+            _require(station.at > previous.at, f"{at}.at", station.at,
+                     f"stations must be listed in path order: this one is not after the one before ({previous.at:g} m)")
+            start = previous.at + pitch
+        room = station.at - start - station.buffer * pitch
+        _require(room >= -TOL, f"{at}.buffer", station.buffer,
+                 f"no room: {station.buffer} waiting parts at a pitch of {pitch:g} m (parts.length + min_gap) need "
+                 f"{station.buffer * pitch + (0 if previous is None else pitch):g} m before the station, "
+                 f"there are {station.at - (0 if previous is None else previous.at):g} m")
+        previous = station
 
 
 def _check_path(path: list[list[float]], floor: Floor, where: str) -> float:
@@ -424,6 +452,8 @@ def check_parts(parts: Parts, where: str) -> None:
         value = getattr(parts, key)
         _require(value > 0, f"{where}.{key}", value, f"{key} must be > 0 {unit}")
     temperature(parts.initial_temperature, f"{where}.initial_temperature")
+    _require(parts.length > 0, f"{where}.length", parts.length, "part length must be > 0 m")
+    _require(parts.min_gap >= 0, f"{where}.min_gap", parts.min_gap, "minimum gap must be ≥ 0 m")
     if (cure := parts.cure) is not None:
         _require(cure.A > 0, f"{where}.cure.A", cure.A, "pre-exponential factor A must be > 0 1/s")
         _require(cure.Ea >= 0, f"{where}.cure.Ea", cure.Ea, "activation energy Ea must be ≥ 0 J/mol")

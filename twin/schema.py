@@ -141,6 +141,7 @@ class Parts:
     """Parts the conveyor carries, spawned at the path start every `spacing` metres of belt travel.
 
     mass kg, c_p J/(kg·K), area m² (exchange area), h W/(m²·K) to the air, initial_temperature °C.
+    length: m along the belt; min_gap: m of clear belt parts keep between them when they queue.
     """
 
     spacing: float
@@ -150,6 +151,8 @@ class Parts:
     h: float
     initial_temperature: float = 20.0
     cure: Cure | None = None
+    length: float = 0.3
+    min_gap: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -198,16 +201,33 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Station:
+    """A processing station on a conveyor: it holds each part at arc length `at` (m) for `service_time`
+    (s), then releases it when the next station's buffer has room.
+
+    buffer: parts that may be committed to this station besides the one in service (waiting in its
+    accumulation zone or riding towards it); 0: the station upstream holds its part until this one is
+    free.
+    """
+
+    at: float
+    service_time: float
+    buffer: int = 5
+
+
+@dataclass(frozen=True)
 class Conveyor:
     """A belt line along a polyline `path` (at least two points), moving at `speed` m/s.
 
     segments: its belts and motors in path order; default one segment over the whole path.
+    stations: processing stations in path order (parts are picked by robots only after the last).
     """
 
     path: list[Point]
     speed: float
     parts: Parts | None = None
     segments: dict[str, Segment] = field(default_factory=dict)
+    stations: dict[str, Station] = field(default_factory=dict)
 
     def belt_segments(self) -> dict[str, Segment]:
         """Its segments in path order, or one default segment `belt` over the whole path."""

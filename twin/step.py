@@ -145,7 +145,7 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         source = fixed.steady_source + jnp.tensordot(power * params.heater_efficiency,
                                                      heater_shape.astype(power.dtype), 1) + q_parts + q_belts
         T, converged = thermal_update(layout, solver, fixed, params, state.T, state.t, source, dt)
-        parts = conveyor_flow.advance(layout, params, parts, travel, dt)
+        parts = conveyor_flow.advance(layout, params, parts, travel, state.t, dt)
         new = State(t=state.t + dt, T=T, heater_integral=integral, heater_output=output,
                     heater_energy=state.heater_energy + power * dt, parts=parts, belts=belt_state,
                     unconverged_steps=state.unconverged_steps + (~converged).astype(jnp.int32))

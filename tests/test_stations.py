@@ -1,0 +1,110 @@
+"""Serial stations with buffers: the bottleneck law, first-part time, blocking, starving, conservation."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import twin
+
+THROUGHPUT_RTOL = 0.01  # the issue's bound; services start and end in continuous time, so the law holds closely
+GRAD_RTOL = 1e-4  # the issue's bound for d(throughput)/d(belt speed) against central differences
+SERVICE_MIN = [1.0, 1.5, 0.8, 1.2]  # min
+BELT = 1.5  # m/s: transfers between stations (0.2 s) are short next to the services
+PATH = 3.8  # m
+GAP = 0.3  # m between stations: room for 5 waiting parts at a 0.04 m pitch
+DT = 0.1  # s
+
+
+def serial_line(buffer: int, infeed_spacing: float = 0.04) -> dict:
+    """Four stations 0.3 m apart on a 3.8 m belt; parts 0.02 m long, 0.02 m apart when queued."""
+    stations = {f"s{i}": {"at": GAP * (i + 1), "service_time": 60.0 * t, "buffer": buffer}
+                for i, t in enumerate(SERVICE_MIN)}
+    return {
+        "name": "serial_line",
+        "grid": {"size": [4.0, 1.0], "spacing": 0.5},
+        "background": {"k": 1.0, "rho_c": 1200.0},
+        "conveyors": {"line": {
+            "path": [[0.1, 0.5], [0.1 + PATH, 0.5]], "speed": BELT,
+            "segments": {"belt": {"motor": {"max_speed": 2.0}}},
+            "parts": {"spacing": infeed_spacing, "mass": 1.0, "c_p": 500.0, "area": 0.01, "h": 5.0,
+                      "length": 0.02, "min_gap": 0.02},
+            "stations": stations,
+        }},
+    }
+
+
+def run(spec: dict, seconds: float):
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=DT), dt=DT, n_steps=round(seconds / DT))
+    return final.parts
+
+
+@pytest.mark.parametrize("buffer", [0, 1, 5])
+def test_bottleneck_law_and_first_part(buffer):
+    p = run(serial_line(buffer), 3 * 3600.0)
+    first, last = np.asarray(p.exit_times[0])
+    n_out = int(p.n_out[0])
+    throughput = (n_out - 1) / (last - first)  # parts/s between the first and the last exit
+    assert throughput * 60 == pytest.approx(1 / max(SERVICE_MIN), rel=THROUGHPUT_RTOL)
+    assert first == pytest.approx(60 * sum(SERVICE_MIN) + PATH / BELT, rel=THROUGHPUT_RTOL)
+    assert int(p.n_in[0]) == n_out + int(jnp.sum(p.alive[0]))
+
+
+def test_infeed_bottleneck_sets_the_throughput():
+    """Parts let in every 2 min (every 180 m of belt travel) come slower than any station serves them:
+    the throughput is the infeed rate, and every station starves part of the time."""
+    spec = serial_line(1, infeed_spacing=BELT * 120.0)  # one part every 120 s
+    p = run(spec, 3 * 3600.0)
+    first, last = np.asarray(p.exit_times[0])
+    throughput = (int(p.n_out[0]) - 1) / (last - first)
+    assert throughput * 60 == pytest.approx(0.5, rel=THROUGHPUT_RTOL)
+    # Each station idles 1 − t/2 min of every 2 min; the first arrivals (< 5 min) shift it a little.
+    expected = 3 * 3600.0 * (1 - np.asarray(SERVICE_MIN) / 2.0)
+    np.testing.assert_allclose(np.asarray(p.starved[0]), expected, atol=300.0)
+
+
+def test_blocking_upstream_of_the_bottleneck():
+    """With no buffers, the station before the 1.5 min bottleneck finishes first and is blocked."""
+    p = run(serial_line(0), 2 * 3600.0)
+    blocked = np.asarray(p.blocked[0])
+    assert blocked[0] > 0.1 * 2 * 3600.0  # s0 (1.0 min) waits for s1 (1.5 min)
+    assert blocked[1] == pytest.approx(0.0, abs=DT)  # the bottleneck itself never waits downstream
+
+
+def test_throughput_gradient_wrt_belt_speed_matches_central_differences():
+    """Infeed-bound (one part per 180 m of travel): throughput = v/180 m, and jax.grad sees it."""
+    import jax
+
+    spec = serial_line(1, infeed_spacing=180.0)
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+
+    def throughput(v):
+        p = params.replace(belts=params.belts.replace(setpoint=v))
+        final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), dt=0.2, n_steps=9000)
+        first, last = final.parts.exit_times[0]
+        return (final.parts.n_out[0] - 1) / (last - first)
+
+    v = params.belts.setpoint
+    ad = jax.grad(throughput)(v)[0]
+    eps = 1e-4 * v  # exit times carry round-off from thousands of steps; a 1e-6 step drowns in it
+    fd = (jax.jit(throughput)(v + eps) - jax.jit(throughput)(v - eps)) / (2 * eps[0])
+    assert float(ad) == pytest.approx(float(fd), rel=GRAD_RTOL)
+    assert float(ad) == pytest.approx(1.0 / 180.0, rel=THROUGHPUT_RTOL)  # d(v/spacing)/dv
+
+
+@pytest.mark.parametrize("change, where, phrase", [
+    (lambda st: st["s1"].update(buffer=-1), "stations.s1.buffer", "buffer must be ≥ 0"),
+    (lambda st: st["s2"].update(service_time=0.0), "stations.s2.service_time", "service time must be > 0"),
+    (lambda st: st["s3"].update(at=0.1), "stations.s3.at", "path order"),
+    (lambda st: st["s0"].update(at=9.0), "stations.s0.at", "must lie on the path"),
+    (lambda st: st["s1"].update(buffer=9), "stations.s1.buffer", "no room"),
+])
+def test_bad_stations_are_refused_with_their_key_path(change, where, phrase):
+    spec = serial_line(1)
+    change(spec["conveyors"]["line"]["stations"])
+    with pytest.raises(twin.SceneError) as info:
+        twin.scene_from_mapping(spec)
+    assert str(info.value).startswith(f"scene.conveyors.line.{where}:")
+    assert phrase in str(info.value)

@@ -1,0 +1,104 @@
+"""Processing stations and accumulation on a conveyor: service, blocking, queues with a minimum gap.
+
+A part heading to station k stops at its position; if the station is free it is served for the
+station's service time, then released once station k+1 has fewer than `buffer + 1` parts committed to
+it (waiting, riding towards it or in service) — otherwise the station is blocked and holds it. Parts
+behind keep a centre distance of at least one pitch (length + min gap), so queues form in the
+accumulation zone in front of a busy station and clear when it frees.
+
+Queueing is exact, not smoothed: positions are the belt travel capped by the station gate and by the
+part ahead, a piecewise-linear function of the belt speeds, so gradients exist wherever no part
+changes which limit binds. A service that ends within a step hands its overshoot to the next part
+served there in the same step, and a part arriving mid-step starts service at its arrival, so cycles and
+exit times are exact in continuous time, not whole numbers of steps.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from twin.model import Params, PartsState
+
+
+def station_positions(conveyor, dtype):
+    """Arc length of each processing station and, past the last, +inf (no gate)."""
+    return jnp.asarray(np.append(conveyor.station_at, np.inf), dtype)
+
+
+def serve_and_release(c: int, conveyor, params: Params, parts: PartsState, dt: float):
+    """Advance service by dt and release the finished parts that have room downstream.
+
+    Returns the parts; per station (padded to q), how long before the step's end it became free (s):
+    dt if it was empty all step, the time since its part finished if that part left, 0 if it is still
+    busy (a part arriving this step starts service no earlier than that); and per part the fraction of
+    the step it may ride (1, or for a part released this step the time since its service ended).
+    """
+    K, q = len(conveyor.station_names), parts.blocked.shape[1]
+    if K == 0:
+        return parts, jnp.zeros(q, parts.dwell.dtype), jnp.ones_like(parts.dwell[c])
+    alive, serving, nxt = parts.alive[c], parts.serving[c], parts.next_station[c]
+    dwell = jnp.where(serving, parts.dwell[c] - dt, parts.dwell[c])
+    done = serving & (dwell <= 0.0)
+    committed = jnp.sum(alive[:, None] & (nxt[:, None] == jnp.arange(K + 1)[None, :]), axis=0)
+    release = jnp.zeros_like(done)
+    for k in reversed(range(K)):  # downstream first: a release frees room for the station before it
+        may = True if k == K - 1 else committed[k + 1] <= conveyor.buffers[k + 1]
+        leaving = done & (nxt == k) & may
+        committed = committed.at[k + 1].add(jnp.sum(leaving)).at[k].add(-jnp.sum(leaving))
+        release = release | leaving
+    stuck = done & ~release
+    here = jnp.where(serving, nxt, q)  # index q is dropped: not at a station
+    parts = parts.replace(
+        dwell=parts.dwell.at[c].set(dwell),
+        serving=parts.serving.at[c].set(serving & ~release),
+        next_station=parts.next_station.at[c].set(jnp.where(release, nxt + 1, nxt)),
+        blocked=parts.blocked.at[c].add(jnp.zeros(q, dwell.dtype).at[here].max(jnp.where(stuck, dt, 0.0),
+                                                                                 mode="drop")),
+    )
+    was_busy = jnp.zeros(q, bool).at[here].set(True, mode="drop")
+    finished = jnp.zeros(q, dwell.dtype).at[here].max(jnp.where(release, -dwell, 0.0), mode="drop")
+    riding = jnp.where(release, jnp.clip(-dwell / dt, 0.0, 1.0), 1.0)
+    return parts, jnp.where(was_busy, finished, dt), riding
+
+
+def gate(conveyor, next_station, s_free):
+    """Positions capped at the station each part heads to (parts past their last station ride free)."""
+    return jnp.minimum(s_free, station_positions(conveyor, s_free.dtype)[next_station])
+
+
+def keep_gaps(target, s_old, alive, pitch):
+    """Each part at most one pitch behind the part ahead (in the order they ride), else at `target`.
+
+    With parts sorted front to back (rank i), the capped position is min over j ≤ i of
+    (target_j + j·pitch) − i·pitch: a running minimum, exact for queues of any length.
+    """
+    order = jnp.argsort(jnp.where(alive, -s_old, jnp.inf))
+    rank = jnp.arange(target.shape[0], dtype=target.dtype)
+    capped = jax.lax.cummin(target[order] + rank * pitch) - rank * pitch
+    return jnp.zeros_like(target).at[order].set(capped)
+
+
+def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, early, dt: float) -> PartsState:
+    """Parts that reached a free station start service there; empty stations count starved time.
+
+    early: s each part has been at its station's position by the end of the step (how far its belt
+    travel overshot the gate); service starts at the later of its arrival and the station freeing.
+    """
+    K, q = len(conveyor.station_names), parts.starved.shape[1]
+    if K == 0:
+        return parts
+    alive, serving, nxt, s = parts.alive[c], parts.serving[c], parts.next_station[c], parts.s[c]
+    busy = jnp.zeros(q, bool).at[jnp.where(serving, nxt, q)].set(True, mode="drop")
+    reached = alive & ~serving & (nxt < K) & (s >= station_positions(conveyor, s.dtype)[nxt] - 1e-9)
+    # The part that reaches a station is the front of its queue, so at most one starts per station.
+    start = reached & ~busy[jnp.minimum(nxt, q - 1)]
+    station = jnp.minimum(nxt, K - 1)
+    busy = busy.at[jnp.where(start, nxt, q)].set(True, mode="drop")
+    return parts.replace(
+        serving=parts.serving.at[c].set(serving | start),
+        dwell=parts.dwell.at[c].set(jnp.where(
+            start, params.service_time[c][station] - jnp.minimum(early, free_since[station]), parts.dwell[c])),
+        starved=parts.starved.at[c].add(jnp.where((jnp.arange(q) < K) & ~busy, dt, 0.0)),
+    )
