@@ -108,3 +108,17 @@ def test_bad_stations_are_refused_with_their_key_path(change, where, phrase):
         twin.scene_from_mapping(spec)
     assert str(info.value).startswith(f"scene.conveyors.line.{where}:")
     assert phrase in str(info.value)
+
+
+@pytest.mark.parametrize("robots, expected_per_min", [(1, 60 / 90), (2, 1.0)])
+def test_robot_pick_time_limits_throughput(robots, expected_per_min):
+    """Parts every minute; a robot busy 90 s per pick is the bottleneck alone, not with a partner."""
+    spec = serial_line(1, infeed_spacing=BELT * 60.0)
+    spec["conveyors"]["line"]["stations"] = {}
+    spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "station": 2.9 + 0.5 * i,
+                                "pick_time": 90.0} for i in range(robots)}
+    p = run(spec, 3 * 3600.0)
+    first, last = np.asarray(p.exit_times[0])
+    throughput = (int(p.n_out[0]) - 1) / (last - first)
+    assert throughput * 60 == pytest.approx(expected_per_min, rel=THROUGHPUT_RTOL)
+    assert int(p.n_in[0]) == int(p.n_out[0]) + int(jnp.sum(p.alive[0]))

@@ -81,19 +81,11 @@ def _layout(scene: Scene) -> Layout:
     )
 
 
-SLOT_MARGIN = 1.25  # headroom over the steady count, for speed dips and start-up
-
-
 def _slots(conveyor) -> int:
-    """Part slots a conveyor needs: parts enter every spacing of infeed travel and bunch up on slower
-    segments (count on a segment = length · v_infeed / (v_segment · spacing))."""
+    """Part slots a conveyor needs: parts never come closer than one pitch (length + min gap), so a belt
+    holds at most length / pitch + 1 of them, however they queue or bunch on slower segments."""
     length = float(geometry.polyline_lengths(conveyor.path)[-1])
-    speeds = [seg.speed or conveyor.speed for seg in conveyor.belt_segments().values()]
-    spans = segment_spans(conveyor, length)
-    count = sum((end - start) * speeds[0] / (v * conveyor.parts.spacing)
-                for (start, end), v in zip(spans.values(), speeds))
-    queued = length / (conveyor.parts.length + conveyor.parts.min_gap)  # the whole belt one queue
-    return math.ceil(SLOT_MARGIN * max(count, queued if conveyor.stations else 0.0)) + 3
+    return math.ceil(length / (conveyor.parts.length + conveyor.parts.min_gap)) + 2
 
 
 def _region(item, where: str, shape, spacing) -> np.ndarray:
@@ -248,6 +240,8 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         cure_n=cure_value(lambda c: c.n, 1.0),
         part_pitch=part_value(lambda p: p.length + p.min_gap, 1.0),
         service_time=arr(_padded([[st.service_time for st in c.stations.values()] for c in conveyors], 1.0)),
+        pick_time=arr(_padded([[scene.robots[r].pick_time if r else 0.0 for r in c.robots]
+                               for c in layout.conveyors], 0.0)),
     )
 
 
@@ -328,6 +322,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         starved=zeros(nc, q),
         exit_times=jnp.full((nc, 2), jnp.nan, dtype),
         wip=zeros(nc),
+        robot_free_at=zeros(nc, r),
     )
     return State(
         t=jnp.zeros((), dtype),

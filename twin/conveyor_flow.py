@@ -73,17 +73,32 @@ def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, t,
     parts = parts.replace(wip=parts.wip.at[c].add(dt * jnp.sum(alive)))
     riding = alive & ~parts.serving[c]
     free = jnp.where(riding, s_old + ride * belts.displacement(conveyor, s_old, travel), s_old)
-    target = stations.gate(conveyor, parts.next_station[c], free)
+    pick_at = jnp.asarray(np.asarray(conveyor.stations), s_old.dtype)[parts.station[c]]
+    target = stations.gate(conveyor, parts.next_station[c], free, pick_at)
     s = jnp.where(alive, stations.keep_gaps(target, s_old, alive, params.part_pitch[c]), s_old)
     early = dt * ride * jnp.clip((free - target) / jnp.where(free > s_old, free - s_old, 1.0), 0.0, 1.0)
     parts = stations.arrive(c, conveyor, params, parts.replace(s=parts.s.at[c].set(s)), free_since, early, dt)
 
-    pick_at = jnp.asarray(np.asarray(conveyor.stations), s.dtype)[parts.station[c]]
-    picked = alive & (parts.next_station[c] >= len(conveyor.station_names)) & (s >= pick_at)
+    picked, when, parts = _pick(c, conveyor, params, parts, alive, s >= pick_at - 1e-9, t + dt - early, t + dt)
     parts = _record_picks(c, parts, picked)
-    moved_by = jnp.where(s > s_old, s - s_old, 1.0)
-    parts = _record_exits(c, parts, picked, t + dt * jnp.clip((pick_at - s_old) / moved_by, 0.0, 1.0))
+    parts = _record_exits(c, parts, picked, when)
     return _let_in(c, conveyor, params, parts, alive & ~picked, s, travel, dt)
+
+
+def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station, arrival, end):
+    """Robots take the parts waiting at their station once free; returns (picked, pick time, parts).
+
+    A robot picks at the later of the part's arrival and the end of its previous pick (no later than
+    `end`, the end of the step), and is then busy for its pick time.
+    """
+    station = parts.station[c]
+    done = parts.next_station[c] >= len(conveyor.station_names)
+    when = jnp.maximum(arrival, parts.robot_free_at[c][station])
+    picked = alive & done & at_station & (when <= end)
+    mine = picked[:, None] & (station[:, None] == jnp.arange(parts.robot_free_at.shape[1])[None, :])
+    busy_until = jnp.max(jnp.where(mine, (when + params.pick_time[c][station])[:, None], -jnp.inf), axis=0)
+    free_at = jnp.where(jnp.any(mine, axis=0), busy_until, parts.robot_free_at[c])
+    return picked, when, parts.replace(robot_free_at=parts.robot_free_at.at[c].set(free_at))
 
 
 def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, s, travel, dt: float) -> PartsState:
@@ -93,7 +108,7 @@ def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, s, trave
     behind = jnp.min(jnp.where(alive, s, jnp.inf))  # the last part on the belt
     room = behind >= pitch
     moved = parts.travel[c] + infeed
-    enter = (moved >= spacing) & room
+    enter = (moved >= spacing) & room & jnp.any(~alive)  # never overwrite a part: a full belt waits
     # It entered `residual` of travel ago, but no further on than one pitch behind the last part.
     residual = jnp.where(enter, jnp.clip(moved - spacing, 0.0, jnp.minimum(spacing, behind - pitch)), 0.0)
     slot = jnp.argmin(alive)  # first free slot; capacity exceeds what the belt can hold

@@ -163,6 +163,7 @@ class Params:
     cure_n: Float[Array, " c"]
     part_pitch: Float[Array, " c"]  # m, centre distance of queued parts (length + min_gap)
     service_time: Float[Array, "c q"]  # s, per processing station (padded)
+    pick_time: Float[Array, "c r"]  # s a robot is busy per part, per pick station (0 at a path end)
 
 
 @pytree_dataclass
@@ -189,6 +190,7 @@ class PartsState:
     starved: Float[Array, "c q"]  # s each processing station stood empty
     exit_times: Float[Array, "c 2"]  # first and last time a part left the conveyor, s (NaN before)
     wip: Float[Array, " c"]  # ∫ parts on the conveyor dt, part·s
+    robot_free_at: Float[Array, "c r"]  # s: when each pick station's robot can take its next part
 
 
 @pytree_dataclass

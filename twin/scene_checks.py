@@ -470,6 +470,7 @@ def check_robot(robot: Robot, lengths: Mapping[str, float], floor: Floor, where:
     _require(robot.station <= length + TOL, f"{where}.station", robot.station,
              f"beyond the end of conveyor {robot.conveyor!r} (path length {length:g} m); allowed 0..{length:g} m")
     check_point(robot.base, floor, f"{where}.base", "robot base")
+    _require(robot.pick_time >= 0, f"{where}.pick_time", robot.pick_time, "pick time must be ≥ 0 s")
 
 
 # --- sensors -----------------------------------------------------------------------------------------

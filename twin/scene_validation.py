@@ -97,6 +97,7 @@ FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("Robot", "base"): ("base position", "m"),
     ("Robot", "conveyor"): ("name of the conveyor it picks from", ""),
     ("Robot", "station"): ("pick position, arc length along the conveyor", "m"),
+    ("Robot", "pick_time"): ("time the robot is busy per part", "s"),
     ("Sensor", "kind"): ("what is measured: " + ", ".join(get_args(schema.SensorKind)), ""),
     ("Sensor", "period"): ("sample period", "s"),
     ("Sensor", "position"): ("sample position", "m"),

@@ -63,9 +63,12 @@ def serve_and_release(c: int, conveyor, params: Params, parts: PartsState, dt: f
     return parts, jnp.where(was_busy, finished, dt), riding
 
 
-def gate(conveyor, next_station, s_free):
-    """Positions capped at the station each part heads to (parts past their last station ride free)."""
-    return jnp.minimum(s_free, station_positions(conveyor, s_free.dtype)[next_station])
+def gate(conveyor, next_station, s_free, pick_at):
+    """Positions capped at the station each part heads to: its next processing station, or once past
+    the last one, the pick station of its robot (or the path end)."""
+    K = len(conveyor.station_names)
+    return jnp.minimum(s_free, jnp.where(next_station < K, station_positions(conveyor, s_free.dtype)[next_station],
+                                         pick_at))
 
 
 def keep_gaps(target, s_old, alive, pitch):
