@@ -13,6 +13,7 @@ from twin.schema import Scene
 LINE_COLOUR = "white"
 ROBOT_COLOUR = "deepskyblue"
 MOTOR_COLOUR = "orange"
+STATION_COLOUR = "magenta"
 SENSOR_COLOUR = "lime"
 
 
@@ -57,6 +58,11 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     radius = min(max(0.012 * scene.grid.size[0], 0.2), 0.6)
     for robot in scene.robots.values():
         plotter.add_mesh(pv.Sphere(radius=radius, center=_lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
+    for conveyor in layout.conveyors:
+        for at in conveyor.station_at:
+            point = [np.interp(at, conveyor.arc, conveyor.vertices[:, d]) for d in range(layout.ndim)]
+            plotter.add_mesh(pv.Cube(center=_lifted([point], lift)[0], x_length=0.4 * radius, y_length=2 * radius,
+                                     z_length=radius), color=STATION_COLOUR)
     for segment in layout.segments:
         centre = _lifted([segment.motor], lift)[0]
         plotter.add_mesh(pv.Cube(center=centre, x_length=radius, y_length=radius, z_length=radius), color=MOTOR_COLOUR)
