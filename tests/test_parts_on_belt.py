@@ -1,8 +1,7 @@
-"""Parts on a kinematic belt: exact Newton cooling along the path, cure kinetics, conservation of parts."""
+"""Parts on the belts: exact Newton cooling along the path, cure kinetics, transfers, conservation of parts."""
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
