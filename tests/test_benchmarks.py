@@ -1,0 +1,52 @@
+"""The benchmark scripts run (small grids, few repeats) and write the JSON that benchmarks/README.md
+documents. Timings are not checked: the machine is shared, and speed is judged from the scripts' own
+JSON, never from a timed test."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+# One float32 step from fields near 30 °C, JAX against NumPy: a few ulps (1 ulp of 30 °C ≈ 1.9e-6 K)
+# from the different order of the additions.
+ONE_STEP_F32_K = 1e-5
+
+
+def run_script(name: str, out: Path, *args: str) -> dict:
+    """Run benchmarks/<name>.py in a fresh interpreter (its allocator settings stay out of this one)."""
+    done = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_thermal_step_benchmark_writes_every_variant(tmp_path):
+    result = run_script("thermal_step", tmp_path / "thermal_step.json", "--quick", "--repeats", "2")
+    assert result["settings"]["dtype"] == "float32" and result["settings"]["allocator"]
+    assert [case["name"] for case in result["cases"]] == ["2d_256x256", "3d_32x32x32"]
+    kinds = ("uniform", "heterogeneous")
+    for case in result["cases"]:
+        want = {f"{impl}_{kind}" for impl in ("jax", "numpy") for kind in kinds}
+        want |= {f"jax_{kind}_carry_copy" for kind in kinds}
+        assert set(case["variants"]) == want
+        for variant in case["variants"].values():
+            assert len(variant["times_s"]) == 2 and variant["cell_updates_per_s"] > 0
+            assert variant["minor_page_faults_per_call"] >= 0
+        for kind in kinds:
+            assert case["max_abs_diff_one_step_K"][kind] <= ONE_STEP_F32_K
+            # Both JAX loop forms run the same operations in the same order: equal to the bit.
+            assert case["max_abs_diff_two_vs_one_field_loop_K"][kind] == 0.0
+            assert case["jax_over_numpy"][kind] > 0
+
+
+@pytest.mark.slow
+def test_scene_realtime_benchmark_runs_the_default_scene(tmp_path):
+    result = run_script("scene_realtime", tmp_path / "scene_realtime.json", "--duration", "60", "--repeats", "3")
+    assert result["scene"] == "gigafactory_cell" and result["duration_s"] == 60.0
+    plan = result["plan"]
+    assert plan["dt_s"] * plan["steps"] == pytest.approx(60.0)
+    assert result["realtime_factor"] > 0 and len(result["wall_s_all"]) == 3
