@@ -69,6 +69,7 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     positions = [s.position for s in scene.sensors.values() if s.position is not None]
     if positions:
         plotter.add_points(_lifted(positions, lift), color=SENSOR_COLOUR, point_size=12, render_points_as_spheres=True)
+    _add_key(plotter, scene, layout, bool(positions))
     plotter.add_text(title or scene.name, font_size=12, color="white")
     plotter.set_background("black")
     plotter.view_xy()
@@ -77,6 +78,23 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     plotter.screenshot(str(path))
     plotter.close()
     return path
+
+
+def _add_key(plotter: pv.Plotter, scene: Scene, layout: Layout, has_sensors: bool) -> None:
+    """A legend naming the marks drawn, for the kinds this scene has."""
+    marks = [
+        (bool(scene.conveyors), "conveyor", LINE_COLOUR, "-"),
+        (any(len(c.station_at) for c in layout.conveyors), "station", STATION_COLOUR, "rectangle"),
+        (bool(layout.segments), "belt motor", MOTOR_COLOUR, "rectangle"),
+        (bool(scene.robots), "robot", ROBOT_COLOUR, "circle"),
+        (has_sensors, "sensor", SENSOR_COLOUR, "circle"),
+    ]
+    labels = [{"label": label, "color": colour, "face": face} for shown, label, colour, face in marks if shown]
+    if labels:
+        width, height = plotter.window_size
+        rows = 24 * (len(labels) + 1) / height  # ~24 px a row, whatever the window's aspect
+        plotter.add_legend(labels, bcolor="black", border=True, size=(170 / width, rows), loc="lower left",
+                           background_opacity=0.6)
 
 
 def _lifted(points, z: float) -> np.ndarray:
