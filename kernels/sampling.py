@@ -13,6 +13,7 @@ import itertools
 import math
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 
@@ -23,13 +24,16 @@ def corner_weights(
 
     spacing is per coordinate (x, y, z order); shape is the field's array shape. Points outside the
     outermost cell centres take the nearest edge value (weights clamp, they never extrapolate).
+    NumPy points give NumPy arrays, computed on the host (static layouts are built so, with nothing
+    to compile); JAX arrays and tracers give JAX arrays.
     """
+    xp = np if isinstance(points, np.ndarray) else jnp
     ndim = len(shape)
     axis_shape = shape[::-1]  # extent per coordinate (x first)
     lower, frac = [], []
     for d in range(ndim):
-        f = jnp.clip(points[:, d] / spacing[d] - 0.5, 0.0, axis_shape[d] - 1)
-        i0 = jnp.clip(jnp.floor(f), 0, max(axis_shape[d] - 2, 0)).astype(jnp.int32)
+        f = xp.clip(points[:, d] / spacing[d] - 0.5, 0.0, axis_shape[d] - 1)
+        i0 = xp.clip(xp.floor(f), 0, max(axis_shape[d] - 2, 0)).astype(np.int32)
         lower.append(i0)
         frac.append(f - i0)
     strides = [math.prod(axis_shape[:d]) for d in range(ndim)]
@@ -41,7 +45,7 @@ def corner_weights(
             w = w * (frac[d] if corner[d] else 1.0 - frac[d])
         idx.append(flat)
         wts.append(w)
-    return jnp.stack(idx, axis=1), jnp.stack(wts, axis=1)
+    return xp.stack(idx, axis=1), xp.stack(wts, axis=1)
 
 
 def gather(field: Float[Array, "*grid"], idx: Int[Array, "p c"], w: Float[Array, "p c"]) -> Float[Array, " p"]:

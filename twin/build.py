@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -28,13 +29,13 @@ from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import unclip
 from twin.schema import Scene
 
-
-
 def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
     """Rasterise the scene onto its grid. dtype: float32 for production runs, float64 for checks."""
     layout = _layout(scene)
     params = _params(scene, layout, dtype)
-    return layout, params, initial_state(layout, params, scene.initial_temperature)
+    # One compiled program: run eagerly, every array of the state would compile its own little fill.
+    state = jax.jit(lambda p: initial_state(layout, p, scene.initial_temperature))(params)
+    return layout, params, state
 
 
 def grid_shape(scene: Scene) -> tuple[tuple[int, ...], tuple[float, ...]]:
@@ -47,6 +48,12 @@ def grid_shape(scene: Scene) -> tuple[tuple[int, ...], tuple[float, ...]]:
     return tuple(counts[::-1]), spacing
 
 
+def cell_weights(points, spacing: tuple[float, ...], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices and weights of the cells around each point (x-first coordinates in m), in NumPy on
+    the host: eager JAX would compile a dozen small programs for every new number of points."""
+    return sampling.corner_weights(np.asarray(points, float), spacing, shape)
+
+
 def _layout(scene: Scene) -> Layout:
     shape, spacing = grid_shape(scene)
     cell_volume = math.prod(spacing) * (scene.grid.thickness if len(shape) == 2 else 1.0)
@@ -56,7 +63,7 @@ def _layout(scene: Scene) -> Layout:
         zone_index[_region(zone, where, shape, spacing)] = i
     heater_shape = _shapes(scene.heaters, "heaters", shape, spacing, cell_volume)
     sensor_pts = np.array([h.sensor for h in scene.heaters.values()], float).reshape(-1, len(shape))
-    t_idx, t_w = sampling.corner_weights(jnp.asarray(sensor_pts), spacing, shape)
+    t_idx, t_w = cell_weights(sensor_pts, spacing, shape)
     conveyors, segments = _conveyors(scene, shape, spacing)
     capacity = max([_slots(c) for c in scene.conveyors.values() if c.parts is not None], default=1)
     return Layout(
@@ -69,7 +76,7 @@ def _layout(scene: Scene) -> Layout:
         ambient=scene.ambient is not None and len(shape) == 2,
         heater_names=tuple(scene.heaters),
         heater_shape=heater_shape,
-        thermostat_idx=np.asarray(t_idx),
+        thermostat_idx=t_idx,
         thermostat_w=np.asarray(t_w),
         hvac_names=tuple(scene.hvac),
         hvac_shape=_shapes(scene.hvac, "hvac", shape, spacing, cell_volume),
@@ -167,13 +174,12 @@ def _segment(name, c, path, arc, start, end, motor_at, shape, spacing) -> Segmen
         return np.stack([np.interp(s, arc, pts[:, d]) for d in range(pts.shape[1])], axis=-1)
 
     motor = np.asarray([motor_at], float) if motor_at is not None else on_path(np.asarray([end]))
-    m_idx, m_w = sampling.corner_weights(jnp.asarray(motor), spacing, shape)
+    m_idx, m_w = cell_weights(motor, spacing, shape)
     n_points = max(2, math.ceil((end - start) / (0.5 * min(spacing))))
     along = on_path(start + (np.arange(n_points) + 0.5) * (end - start) / n_points)
-    d_idx, d_w = sampling.corner_weights(jnp.asarray(along), spacing, shape)
+    d_idx, d_w = cell_weights(along, spacing, shape)
     return SegmentLayout(name=name, conveyor=c, start=start, end=end, motor=motor[0],
-                         motor_idx=np.asarray(m_idx[0]), motor_w=np.asarray(m_w[0]),
-                         drag_idx=np.asarray(d_idx), drag_w=np.asarray(d_w) / n_points)
+                         motor_idx=m_idx[0], motor_w=m_w[0], drag_idx=d_idx, drag_w=d_w / n_points)
 
 
 def _segment_index(target: str, conveyors, segments) -> int:
@@ -187,8 +193,8 @@ def _segment_index(target: str, conveyors, segments) -> int:
 def _sensor(name, sensor, scene: Scene, conveyors, segments, shape, spacing) -> SensorLayout:
     common = dict(name=name, kind=sensor.kind, unit=sensor.unit, period=sensor.period)
     if sensor.kind == "air_temperature":
-        idx, w = sampling.corner_weights(jnp.asarray([sensor.position], float), spacing, shape)
-        return SensorLayout(**common, idx=np.asarray(idx), w=np.asarray(w))
+        idx, w = cell_weights([sensor.position], spacing, shape)
+        return SensorLayout(**common, idx=idx, w=w)
     if sensor.kind == "heater_power":
         return SensorLayout(**common, target=(list(scene.heaters).index(sensor.target),))
     if sensor.kind in ("belt_speed", "motor_current", "motor_power"):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from twin import step as step_mod
 from twin.errors import TwinInputError
@@ -40,11 +41,8 @@ def max_stable_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> fl
     """
     bounds = {}
     if solver.method == "explicit":
-        fixed = step_mod.fixed_terms(layout, params)
-        bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
-        T_max = _hottest(params) + TEMPERATURE_MARGIN
-        bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = float(
-            thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=solver.safety))
+        bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = _explicit_limit(
+            layout, params, _hottest(params) + TEMPERATURE_MARGIN, solver.safety)
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
             speed = params.belts.setpoint[conveyor.segments[0]]
@@ -58,10 +56,21 @@ def max_stable_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> fl
     return min([solver.max_dt, *bounds.values()])
 
 
+def _explicit_limit(layout: Layout, params: Params, T_max: float, safety: float) -> float:
+    """The forward-Euler stable dt, s, for temperatures up to T_max (°C), as one compiled program (run
+    eagerly, the coefficients' many small operations would each be compiled on their own)."""
+    def limit(params):
+        fixed = step_mod.fixed_terms(layout, params)
+        bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
+        return thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=safety)
+
+    return float(jax.jit(limit)(params))
+
+
 def _hottest(params: Params) -> float:
     temps = [params.heater_setpoint, params.hvac_supply_T, params.part_T0, params.ambient_T]
     temps += [f.temperature for f in params.faces] + [f.schedule for f in params.faces]
-    return max([float(jnp.max(t)) for t in temps if t.size] + [0.0])
+    return max([float(np.max(t)) for t in temps if t.size] + [0.0])
 
 
 def plan(duration: float, max_dt: float, chunk_seconds: float) -> Plan:

@@ -82,7 +82,7 @@ def _simulate(scene, duration, solver, dtype, snapshot_every, progress) -> Resul
     the_plan = plan(duration, max_stable_dt(layout, params, solver), snapshot_every)
     chunk = _compile_chunk(layout, solver, the_plan)
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
-    initial = np.asarray(step_mod.readings(layout, params, state))
+    initial = np.asarray(jax.jit(step_mod.readings, static_argnums=0)(layout, params, state))
     snaps, readings = [np.asarray(state.T)], []
     chunk_seconds = the_plan.dt * the_plan.steps_per_chunk
     # Counted in seconds of line time, so the rate shown is the real-time factor.
