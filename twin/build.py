@@ -29,6 +29,7 @@ from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import unclip
 from twin.schema import Scene
 
+
 def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
     """Rasterise the scene onto its grid. dtype: float32 for production runs, float64 for checks."""
     layout = _layout(scene)
@@ -77,7 +78,7 @@ def _layout(scene: Scene) -> Layout:
         heater_names=tuple(scene.heaters),
         heater_shape=heater_shape,
         thermostat_idx=t_idx,
-        thermostat_w=np.asarray(t_w),
+        thermostat_w=t_w,
         hvac_names=tuple(scene.hvac),
         hvac_shape=_shapes(scene.hvac, "hvac", shape, spacing, cell_volume),
         conveyors=conveyors,
