@@ -39,7 +39,8 @@ def corner_weights(
     strides = [math.prod(axis_shape[:d]) for d in range(ndim)]
     idx, wts = [], []
     for corner in itertools.product((0, 1), repeat=ndim):
-        flat = sum((lower[d] + corner[d]) * strides[d] for d in range(ndim))
+        # On an axis of one cell the upper corner (weight 0) stays on that cell: no index out of range.
+        flat = sum(xp.minimum(lower[d] + corner[d], axis_shape[d] - 1) * strides[d] for d in range(ndim))
         w = 1.0
         for d in range(ndim):
             w = w * (frac[d] if corner[d] else 1.0 - frac[d])

@@ -20,7 +20,7 @@ def test_insulated_line_energy_balance(method):
     for key in ("boundaries", "ambient", "hvac"):
         spec.pop(key)
     layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
-    final, _ = twin.rollout(layout, params, state, twin.Solver(method=method, tol=1e-13), dt=1.0, n_steps=500)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(method=method, dt=1.0, tol=1e-13), n_steps=500)
 
     coeffs = fixed_terms(layout, params).coeffs
     air = thermal.heat_content(final.T, coeffs, layout.cell_volume) - thermal.heat_content(state.T, coeffs,
@@ -41,7 +41,7 @@ def test_motor_energy_is_heat_plus_kinetic_energy():
     spec = small_line()
     spec["conveyors"]["belt"]["speed"] = 0.3
     layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
-    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), dt=1.0, n_steps=300)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=300)
     b = final.belts
     mass = params.belts.belt_mass  # kinetic energy of the belts; the parts on them add a negligible share
     kinetic = 0.5 * mass * (b.v**2 - state.belts.v**2)

@@ -33,11 +33,11 @@ def _leaf_setters(params: twin.Params, layout: twin.Layout):
 @pytest.mark.parametrize("method", ["explicit", "crank_nicolson"])
 def test_grad_of_final_field_matches_central_differences(method):
     layout, params, state = twin.build(twin.scene_from_mapping(small_line()), jnp.float64)
-    solver = twin.Solver(method=method, tol=1e-13)
+    solver = twin.Solver(method=method, dt=1.0, tol=1e-13)
     weights = jnp.asarray(np.random.default_rng(0).uniform(0.0, 1.0, layout.shape))
 
     def objective(p):
-        final, _ = twin.rollout(layout, p, state, solver, dt=1.0, n_steps=N_STEPS)
+        final, _ = twin.rollout(layout, p, state, solver, n_steps=N_STEPS)
         return jnp.sum(weights * final.T) + jnp.sum(jnp.where(final.parts.alive, final.parts.T, 0.0))
 
     grads = jax.grad(objective)(params)
@@ -57,7 +57,7 @@ def test_grad_of_motor_energy_wrt_drag_matches_central_differences(coefficient):
 
     def energy(c):
         p = params.replace(belts=params.belts.replace(**{coefficient: c}))
-        final, _ = twin.rollout(layout, p, state, twin.Solver(), dt=1.0, n_steps=N_STEPS)
+        final, _ = twin.rollout(layout, p, state, twin.Solver(dt=1.0), n_steps=N_STEPS)
         return jnp.sum(final.belts.energy)
 
     c0 = getattr(params.belts, coefficient)

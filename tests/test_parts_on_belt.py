@@ -24,7 +24,7 @@ def test_part_cools_exponentially_with_distance():
     parts = spec["conveyors"]["belt"]["parts"]
     tau = parts["mass"] * parts["c_p"] / (parts["h"] * parts["area"])
     for n_steps in (7, 60, 150):
-        final, _ = twin.rollout(layout, params, state, twin.Solver(dt=0.7), dt=0.7, n_steps=n_steps)
+        final, _ = twin.rollout(layout, params, state, twin.Solver(dt=0.7), n_steps=n_steps)
         (slot,) = np.flatnonzero(np.asarray(final.parts.alive[0]))
         x = float(final.parts.s[0, slot])
         expected = 20.0 + 60.0 * np.exp(-x / (0.1 * tau))
@@ -45,7 +45,7 @@ def test_cure_closed_form_matches_ode(n):
 def test_parts_conserved_and_picked_alternately():
     scene = twin.scene_from_mapping(small_line())
     layout, params, state = twin.build(scene, jnp.float64)
-    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), dt=1.0, n_steps=400)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=400)
     p = final.parts
     assert int(p.n_in[0]) == int(p.n_out[0]) + int(jnp.sum(p.alive[0]))
     assert int(p.n_out[0]) >= 10
@@ -59,7 +59,7 @@ def test_parts_bunch_on_a_slower_segment_and_are_all_kept():
     spec["conveyors"]["belt"]["segments"] = {"fast": {"length": 2.0}, "slow": {"speed": 0.05}}
     spec["conveyors"]["belt"]["parts"].update(spacing=0.5, length=0.05, min_gap=0.05)  # pitch 0.1 < 0.125
     layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
-    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), dt=1.0, n_steps=300)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=300)
     p = final.parts
     on_belt = int(jnp.sum(p.alive[0]))
     assert int(p.n_in[0]) == int(p.n_out[0]) + on_belt

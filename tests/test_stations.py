@@ -17,7 +17,7 @@ GAP = 0.3  # m between stations: room for 5 waiting parts at a 0.04 m pitch
 DT = 0.1  # s
 
 
-def serial_line(buffer: int, infeed_spacing: float = 0.04) -> dict:
+def serial_line(buffer: int, infeed_spacing: float = 0.3) -> dict:
     """Four stations 0.3 m apart on a 3.8 m belt; parts 0.02 m long, 0.02 m apart when queued."""
     stations = {f"s{i}": {"at": GAP * (i + 1), "service_time": 60.0 * t, "buffer": buffer}
                 for i, t in enumerate(SERVICE_MIN)}
@@ -37,7 +37,7 @@ def serial_line(buffer: int, infeed_spacing: float = 0.04) -> dict:
 
 def run(spec: dict, seconds: float):
     layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
-    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=DT), dt=DT, n_steps=round(seconds / DT))
+    final, _ = twin.rollout(layout, params, state, twin.Solver(dt=DT), n_steps=round(seconds / DT))
     return final.parts
 
 
@@ -82,7 +82,7 @@ def test_throughput_gradient_wrt_belt_speed_matches_central_differences():
 
     def throughput(v):
         p = params.replace(belts=params.belts.replace(setpoint=v))
-        final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), dt=0.2, n_steps=9000)
+        final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), n_steps=9000)
         first, last = final.parts.exit_times[0]
         return (final.parts.n_out[0] - 1) / (last - first)
 

@@ -18,8 +18,8 @@ def test_face_constructors():
     assert th.dirichlet(80.0, k, dx).conductance == pytest.approx(2 * k / dx**2, rel=EXACT)
     assert th.robin(h, 20.0, k, dx).conductance == pytest.approx(1 / (dx * (1 / h + dx / (2 * k))), rel=EXACT)
     assert th.robin(0.0, 20.0, k, dx).conductance == 0.0  # no film, no exchange (no 1/h)
-    assert th.neumann(300.0, dx).flux == pytest.approx(3e4, rel=EXACT)
-    face = th.radiation(0.9, 150.0, dx)
+    assert th.neumann(300.0, 1.0, dx).flux == pytest.approx(3e4, rel=EXACT)
+    face = th.radiation(0.9, 150.0, 1.0, dx)
     assert face.radiation == pytest.approx(0.9 * 5.670374419e-8 / dx, rel=EXACT)
     assert (face.temperature, face.conductance, face.flux) == (150.0, 0.0, 0.0)
 
@@ -54,7 +54,7 @@ def test_face_entries_broadcast_from_lower_rank():
 def test_single_cell_axis_gets_both_faces():
     T = jnp.full((1, 5), 20.0)
     coeffs = th.Coefficients(1e-5, (1e4, 1e4))
-    bcs = ((th.neumann(100.0, 0.01), th.neumann(50.0, 0.01)), (None, None))
+    bcs = ((th.neumann(100.0, 1.0, 0.01), th.neumann(50.0, 1.0, 0.01)), (None, None))
     np.testing.assert_allclose(th.power_density(T, coeffs, bcs, 0.0), 1.5e4, rtol=EXACT)
 
 
@@ -80,6 +80,6 @@ def test_heat_content_and_rates_units():
     T = jnp.full((2, 3), 10.0)
     assert float(th.heat_content(T, coeffs, 1e-3)) == pytest.approx(6 * 10 * 1e6 * 1e-3, rel=EXACT)
     assert float(th.source_heat_rate(T, coeffs, 5.0, 1e-3)) == pytest.approx(6 * (5 - 20) * 1e-3, rel=EXACT)
-    bcs = ((th.neumann(100.0, 0.1), None), (None, th.dirichlet(20.0, 1.0, 0.1)))
+    bcs = ((th.neumann(100.0, 1.0, 0.1), None), (None, th.dirichlet(20.0, 1.0, 0.1)))
     # Neumann: 3 cells · 1000 W/m³; Dirichlet: 2 cells · 200·(20 − 10) W/m³; times 1e-3 m³.
     assert float(th.boundary_heat_rate(T, coeffs, bcs, 1e-3)) == pytest.approx(7.0, rel=EXACT)

@@ -61,7 +61,7 @@ def _open_case():
     sink, T_supply = 0.5 * jnp.ones(SHAPE), 40.0  # W/(m³·K), °C: HVAC at 40 °C
     coeffs = th.Coefficients(1.0 / rho_c, th.face_conductance(k, (DX, DX)), sink)
     bcs = ((th.dirichlet(80.0, k[:1], DX), th.robin(30.0, 60.0, k[-1:], DX)),
-           (th.neumann(200.0, DX), th.radiation(0.9, 150.0, DX)))
+           (th.neumann(200.0, 1.0, DX), th.radiation(0.9, 150.0, 1.0, DX)))
     return coeffs, bcs, q + sink * T_supply, T0
 
 
@@ -121,7 +121,7 @@ def _loss(params, method: str, dt: float):
     k_cell = params["k"] * pattern
     coeffs = th.Coefficients(1.0 / 2e5, th.face_conductance(k_cell, (DX, DX)), 0.1)
     bcs = ((th.robin(params["h"], 90.0, k_cell[:1], DX), th.dirichlet(5.0, k_cell[-1:], DX)),
-           (th.neumann(300.0, DX), th.radiation(0.8, 120.0, DX)))
+           (th.neumann(300.0, 1.0, DX), th.radiation(0.8, 120.0, 1.0, DX)))
     T = lax.fori_loop(0, 30, lambda i, T: _stepper(method, coeffs, bcs, params["q"] * pattern, dt)(T), T0)
     return jnp.sum(weights * T)
 
@@ -131,7 +131,7 @@ def test_gradient_matches_central_differences(method):
     k0 = NOMINAL["k"] * 1.5  # the pattern's largest conductivity, for a dt that stays stable
     coeffs = th.Coefficients(1.0 / 2e5, (k0 / DX**2, k0 / DX**2), 0.1)
     dt = float(th.stable_dt(coeffs, ((th.robin(60.0, 0.0, k0, DX), th.dirichlet(0.0, k0, DX)),
-                                     (None, th.radiation(0.8, 0.0, DX))), T_max=120.0))
+                                     (None, th.radiation(0.8, 0.0, 1.0, DX))), T_max=120.0))
     dt = dt if method == "explicit" else 5 * dt
     loss = jax.jit(lambda p: _loss(p, method, dt))
     grads = jax.jit(jax.grad(lambda p: _loss(p, method, dt)))(NOMINAL)

@@ -139,13 +139,13 @@ def test_3d_with_passive_axis_equals_2d(method):
     h_row = jnp.asarray(5 + rng.random(nx))  # per-cell Robin h along the axis-0 low face
     c2 = th.Coefficients(1.0 / RHO_C, th.face_conductance(jnp.asarray(k), (dx, dx)), 0.5)
     b2 = ((th.robin(h_row[None, :], 10.0, k[:1], dx), th.dirichlet(60.0, k[-1:], dx)),
-          (th.neumann(500.0, dx), th.radiation(0.8, 200.0, dx)))
+          (th.neumann(500.0, 1.0, dx), th.radiation(0.8, 200.0, 1.0, dx)))
     nz = 4
     k3 = jnp.broadcast_to(jnp.asarray(k), (nz, ny, nx))
     c3 = th.Coefficients(1.0 / RHO_C, th.face_conductance(k3, (0.02, dx, dx)), 0.5)
     b3 = ((None, None),
           (th.robin(h_row[None, None, :], 10.0, k3[:, :1], dx), th.dirichlet(60.0, k3[:, -1:], dx)),
-          (th.neumann(500.0, dx), th.radiation(0.8, 200.0, dx)))
+          (th.neumann(500.0, 1.0, dx), th.radiation(0.8, 200.0, 1.0, dx)))
     T3 = jnp.broadcast_to(T2, (nz, ny, nx))
     q3 = jnp.broadcast_to(q, (nz, ny, nx))
     dt = 0.9 * float(th.stable_dt(c2, b2, T_max=200.0))
@@ -239,7 +239,7 @@ def _stability_case():
     coeffs = th.Coefficients(jnp.asarray(1.0 / (1e5 * (1 + rng.random(shape)))),
                              th.face_conductance(k, (dx, dx)), jnp.asarray(rng.random(shape)))
     bcs = ((th.robin(50.0, 20.0, k[:1], dx), th.dirichlet(80.0, k[-1:], dx)),
-           (th.radiation(0.9, 150.0, dx), th.neumann(200.0, dx)))
+           (th.radiation(0.9, 150.0, 1.0, dx), th.neumann(200.0, 1.0, dx)))
     T0 = jnp.asarray(20 + 10 * rng.random(shape))  # noise: holds the fastest (checkerboard) mode
     return coeffs, bcs, T0
 

@@ -9,8 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from twin import geometry
+from twin import geometry, status
 from twin.errors import SceneError
+from twin.precision import dtype_name, set_precision
 from twin.kernels import sampling
 from twin.model import (
     FACE_NAMES,
@@ -27,11 +28,14 @@ from twin.model import (
 )
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import unclip
+from twin.scene_checks import FLOW_SENSORS, Floor, surface_face
 from twin.schema import Scene
 
 
 def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
-    """Rasterise the scene onto its grid. dtype: float32 for production runs, float64 for checks."""
+    """Rasterise the scene onto its grid. dtype: float32 for production runs, float64 for checks (which
+    switches on JAX's 64-bit mode for the process, as `precision=float64` does)."""
+    dtype = set_precision(dtype_name(dtype))
     layout = _layout(scene)
     params = _params(scene, layout, dtype)
     # One compiled program: run eagerly, every array of the state would compile its own little fill.
@@ -57,7 +61,7 @@ def cell_weights(points, spacing: tuple[float, ...], shape: tuple[int, ...]) -> 
 
 def _layout(scene: Scene) -> Layout:
     shape, spacing = grid_shape(scene)
-    cell_volume = math.prod(spacing) * (scene.grid.thickness if len(shape) == 2 else 1.0)
+    cell_volume = math.prod(spacing) * {1: scene.grid.cross_section, 2: scene.grid.thickness, 3: 1.0}[len(shape)]
     zone_index = np.zeros(shape, np.int32)
     for i, (name, zone) in enumerate(scene.zones.items(), start=1):
         where = f"scene.zones.{name}"
@@ -81,6 +85,10 @@ def _layout(scene: Scene) -> Layout:
         thermostat_w=t_w,
         hvac_names=tuple(scene.hvac),
         hvac_shape=_shapes(scene.hvac, "hvac", shape, spacing, cell_volume),
+        source_names=tuple(scene.sources),
+        source_shape=_shapes(scene.sources, "sources", shape, spacing, cell_volume),
+        source_schedule_time=tuple(np.asarray(w.schedule.time, float) if w.schedule is not None else None
+                                   for w in scene.sources.values()),
         conveyors=conveyors,
         segments=segments,
         capacity=capacity,
@@ -196,6 +204,10 @@ def _sensor(name, sensor, scene: Scene, conveyors, segments, shape, spacing) -> 
     if sensor.kind == "air_temperature":
         idx, w = cell_weights([sensor.position], spacing, shape)
         return SensorLayout(**common, idx=idx, w=w)
+    if sensor.kind == "surface_temperature":
+        return _surface_sensor(common, sensor.position, scene, shape, spacing)
+    if sensor.kind in FLOW_SENSORS:
+        return SensorLayout(**common, target=(list(scene.conveyors).index(sensor.target),))
     if sensor.kind == "heater_power":
         return SensorLayout(**common, target=(list(scene.heaters).index(sensor.target),))
     if sensor.kind in ("belt_speed", "motor_current", "motor_power"):
@@ -206,6 +218,17 @@ def _sensor(name, sensor, scene: Scene, conveyors, segments, shape, spacing) -> 
         if sensor.target == conv.name:
             return SensorLayout(**common, target=(c, len(conv.stations) - 1))
     raise SceneError(f"scene.sensors.{name}.target", sensor.target, "names no robot or conveyor")
+
+
+def _surface_sensor(common: dict, position, scene: Scene, shape, spacing) -> SensorLayout:
+    """Samples the face temperature along the face it lies on: weights over the face's edge slab."""
+    face = surface_face(position, Floor(tuple(scene.grid.size)))
+    coord, side = FACE_NAMES.index(face) // 2, FACE_NAMES.index(face) % 2
+    axis = len(shape) - 1 - coord
+    slab = tuple(1 if a == axis else n for a, n in enumerate(shape))
+    on_slab = [p if d != coord else 0.5 * spacing[d] for d, p in enumerate(position)]  # the slab's one cell
+    idx, w = cell_weights([on_slab], spacing, slab)
+    return SensorLayout(**common, idx=idx, w=w, target=(axis, side))
 
 
 def _params(scene: Scene, layout: Layout, dtype) -> Params:
@@ -235,6 +258,9 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         heater_ki=arr([h.ki for h in scene.heaters.values()]),
         hvac_supply_T=arr([v.supply_temperature for v in scene.hvac.values()]),
         hvac_airflow=arr([v.airflow for v in scene.hvac.values()]),
+        source_power=arr([_source_power(w, shape, layout.cell_volume) for w, shape in
+                          zip(scene.sources.values(), layout.source_shape)]),
+        source_schedule=tuple(arr(w.schedule.value if w.schedule is not None else []) for w in scene.sources.values()),
         belts=_belt_params(scene, arr),
         part_spacing=part_value(lambda p: p.spacing, 1.0),
         part_mass=part_value(lambda p: p.mass, 1.0),
@@ -250,6 +276,14 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         pick_time=arr(_padded([[scene.robots[r].pick_time if r else 0.0 for r in c.robots]
                                for c in layout.conveyors], 0.0)),
     )
+
+
+def _source_power(source, shape: np.ndarray, cell_volume: float) -> float:
+    """W in total: `power`, or `q` (W/m³) times the volume of the cells the source covers."""
+    if source.power is not None:
+        return source.power
+    covered = np.count_nonzero(shape) * cell_volume
+    return source.q * covered
 
 
 def _padded(rows: list[list[float]], fill: float) -> np.ndarray:
@@ -313,8 +347,9 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         T=zeros(nc, n),
         alpha=zeros(nc, n),
         alive=jnp.zeros((nc, n), bool),
+        id=jnp.zeros((nc, n), jnp.int32),
+        t_in=zeros(nc, n),
         station=jnp.zeros((nc, n), jnp.int32),
-        lag=zeros(nc, n),
         next_station=jnp.zeros((nc, n), jnp.int32),
         dwell=zeros(nc, n),
         serving=jnp.zeros((nc, n), bool),
@@ -339,5 +374,5 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         heater_energy=zeros(nh),
         parts=parts,
         belts=running_belts(params),
-        unconverged_steps=jnp.zeros((), jnp.int32),
+        status=status.initial(dtype),
     )

@@ -1,21 +1,53 @@
-"""Parts on the conveyors: heat exchange with the air they pass through, and their kinematics.
+"""Parts on the conveyors: their kinematics, then the heat they exchange with the air they pass through.
 
 Parts ride at the speed of the belt segment under them (twin.belts), stop at processing stations and
 queue in front of busy ones (twin.stations). A part enters at the path start every `spacing` metres of
 belt travel when there is room, rides to the pick station it is assigned to (the robots of a conveyor
 take turns; without robots parts leave at the path end) and is removed there. Slots are fixed, so the
 count is exact: entered = left + on the belt, always.
+
+Each step first moves the parts (`advance`), which fixes, in continuous time, when each part's time on
+the belt in this step began (the step start, or its entry) and ended (the step end, or its pick); then
+`exchange_heat` lets each part exchange heat over exactly that interval. So temperature and cure at pick
+are those at the interpolated pick time, and work in progress integrates exactly.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Bool, Float, Int
 
 from twin import belts, stations
 from twin.kernels import parts as part_physics
 from twin.kernels import sampling
+from twin.kernels.pytree import pytree_dataclass
 from twin.model import Layout, Params, PartsState
+
+
+@pytree_dataclass
+class Moves:
+    """What each part slot did this step, for the heat exchange and the records (all (c, n))."""
+
+    active: Bool[Array, "c n"]  # a part was on the belt for some of the step
+    since: Float[Array, "c n"]  # s: its time on the belt this step began (step start, or its entry)
+    until: Float[Array, "c n"]  # s: and ended (step end, or its pick)
+    s_air: Float[Array, "c n"]  # m: where it meets the air (its position at the step start, or its entry)
+    picked: Bool[Array, "c n"]  # it left the conveyor this step
+    station: Int[Array, "c n"]  # pick station it left at (index into ConveyorLayout.stations)
+
+
+@pytree_dataclass
+class Exits:
+    """The parts that left this step (mask `left`), for the per-part table (all (c, n))."""
+
+    left: Bool[Array, "c n"]
+    id: Int[Array, "c n"]
+    t_in: Float[Array, "c n"]  # s
+    t_out: Float[Array, "c n"]  # s
+    station: Int[Array, "c n"]  # pick station index
+    T: Float[Array, "c n"]  # °C at pick
+    alpha: Float[Array, "c n"]  # cure at pick
 
 
 def positions(conveyor, s):
@@ -27,62 +59,42 @@ def positions(conveyor, s):
     )
 
 
-def exchange_heat(layout: Layout, params: Params, parts: PartsState, T, dt: float):
-    """Parts exchange heat with their air cell over dt (plus the time since they entered mid-step).
-
-    Returns the updated parts and the heat they give the air as a source, W/m³ (two-way coupling:
-    what the parts lose, the air gains, exactly).
-    """
-    q = jnp.zeros(layout.shape, T.dtype)
-    if not layout.conveyors:
-        return parts, q
-    new_T, new_alpha = [], []
-    for c, conveyor in enumerate(layout.conveyors):
-        if not conveyor.has_parts:
-            new_T.append(parts.T[c])
-            new_alpha.append(parts.alpha[c])
-            continue
-        idx, w = sampling.corner_weights(positions(conveyor, parts.s[c]), layout.spacing, layout.shape)
-        heat_capacity = params.part_mass[c] * params.part_c_p[c]
-        tau = heat_capacity / (params.part_h[c] * params.part_area[c])
-        T_old, alive = parts.T[c], parts.alive[c]
-        T_new = jnp.where(alive, part_physics.exchange(T_old, sampling.gather(T, idx, w), tau, dt + parts.lag[c]),
-                          T_old)
-        alpha = part_physics.cure(parts.alpha[c], 0.5 * (T_old + T_new), params.cure_A[c], params.cure_Ea[c],
-                                  params.cure_n[c], dt + parts.lag[c])
-        new_alpha.append(jnp.where(alive, alpha, parts.alpha[c]))
-        new_T.append(T_new)
-        heat = jnp.where(alive, heat_capacity * (T_old - T_new), 0.0)  # J released to the air
-        q = q + sampling.deposit(heat / (dt * layout.cell_volume), idx, w, layout.shape)
-    updated = parts.replace(T=jnp.stack(new_T), alpha=jnp.stack(new_alpha), lag=jnp.zeros_like(parts.lag))
-    return updated, q
-
-
-def advance(layout: Layout, params: Params, parts: PartsState, travel, t, dt: float) -> PartsState:
+def advance(layout: Layout, params: Params, parts: PartsState, travel, t, dt: float) -> tuple[PartsState, Moves]:
     """Move parts by their segment's belt travel this step (m, per segment) — held at stations and
     queued behind each other — pick those that reached their pick station, let new ones in."""
+    moves = []
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
-            parts = _advance_one(c, conveyor, params, parts, travel, t, dt)
-    return parts
+            parts, move = _advance_one(c, conveyor, params, parts, travel, t, dt)
+        else:
+            none = jnp.zeros_like(parts.alive[c])
+            move = (none, jnp.full_like(parts.s[c], t), jnp.full_like(parts.s[c], t), parts.s[c], none,
+                    parts.station[c])
+        moves.append(move)
+    return parts, Moves(*(jnp.stack(column) for column in zip(*moves)))
 
 
-def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, t, dt: float) -> PartsState:
+def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, t, dt: float):
+    on_belt, s_old = parts.alive[c], parts.s[c]
     parts, free_since, ride = stations.serve_and_release(c, conveyor, params, parts, dt)
-    alive, s_old = parts.alive[c], parts.s[c]
-    parts = parts.replace(wip=parts.wip.at[c].add(dt * jnp.sum(alive)))
-    riding = alive & ~parts.serving[c]
+    riding = on_belt & ~parts.serving[c]
     free = jnp.where(riding, s_old + ride * belts.displacement(conveyor, s_old, travel), s_old)
     pick_at = jnp.asarray(np.asarray(conveyor.stations), s_old.dtype)[parts.station[c]]
     target = stations.gate(conveyor, parts.next_station[c], free, pick_at)
-    s = jnp.where(alive, stations.keep_gaps(target, s_old, alive, params.part_pitch[c]), s_old)
+    s = jnp.where(on_belt, stations.keep_gaps(target, s_old, on_belt, params.part_pitch[c]), s_old)
     early = dt * ride * jnp.clip((free - target) / jnp.where(free > s_old, free - s_old, 1.0), 0.0, 1.0)
     parts = stations.arrive(c, conveyor, params, parts.replace(s=parts.s.at[c].set(s)), free_since, early, dt)
 
-    picked, when, parts = _pick(c, conveyor, params, parts, alive, s >= pick_at - 1e-9, t + dt - early, t + dt)
-    parts = _record_picks(c, parts, picked)
+    # Exact by construction: a part not held back by the queue sits on its gate bit for bit (keep_gaps).
+    picked, when, parts = _pick(c, conveyor, params, parts, on_belt, s >= pick_at, t + dt - early, t + dt)
     parts = _record_exits(c, parts, picked, when)
-    return _let_in(c, conveyor, params, parts, alive & ~picked, s, travel, dt)
+    station = parts.station[c]
+    parts, fresh = _let_in(c, conveyor, params, parts, on_belt & ~picked, on_belt, s, travel, t, dt)
+    active = on_belt | fresh
+    since = jnp.where(on_belt, t, parts.t_in[c])
+    until = jnp.where(picked, when, t + dt)
+    parts = parts.replace(wip=parts.wip.at[c].add(jnp.sum(jnp.where(active, until - since, 0.0))))
+    return parts, (active, since, until, jnp.where(on_belt, s_old, parts.s[c]), picked, station)
 
 
 def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station, arrival, end):
@@ -101,32 +113,41 @@ def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station
     return picked, when, parts.replace(robot_free_at=parts.robot_free_at.at[c].set(free_at))
 
 
-def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, s, travel, dt: float) -> PartsState:
-    """A new part enters at the path start every `spacing` of infeed belt travel, when there is room."""
+def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, occupied, s, travel, t, dt: float):
+    """A new part enters at the path start every `spacing` of infeed belt travel, when there is room.
+
+    `alive`: parts on the belt at the end of the step; `occupied`: slots in use at its start (a slot
+    freed by a pick this step is reused only from the next step, so each slot holds one part per step).
+    Returns the parts and the mask of the slot that took a new part.
+    """
     spacing, pitch = params.part_spacing[c], params.part_pitch[c]
     infeed = travel[conveyor.segments[0]]  # belt travel at the path start this step
     behind = jnp.min(jnp.where(alive, s, jnp.inf))  # the last part on the belt
-    room = behind >= pitch
+    # A queue backed up to the infeed parks its last part one pitch in, up to rounding of the pitch sums.
+    room = behind >= pitch - stations.position_tolerance(s.dtype, conveyor.length)
     moved = parts.travel[c] + infeed
-    enter = (moved >= spacing) & room & jnp.any(~alive)  # never overwrite a part: a full belt waits
+    enter = (moved >= spacing) & room & jnp.any(~occupied)  # never overwrite a part: a full belt waits
     # It entered `residual` of travel ago, but no further on than one pitch behind the last part.
-    residual = jnp.where(enter, jnp.clip(moved - spacing, 0.0, jnp.minimum(spacing, behind - pitch)), 0.0)
-    slot = jnp.argmin(alive)  # first free slot; capacity exceeds what the belt can hold
+    limit = jnp.maximum(jnp.minimum(spacing, behind - pitch), 0.0)
+    residual = jnp.where(enter, jnp.clip(moved - spacing, 0.0, limit), 0.0)
+    slot = jnp.argmin(occupied)  # first free slot; capacity exceeds what the belt can hold
     fresh = enter & (jnp.arange(alive.shape[0]) == slot)
     station = parts.n_in[c] % len(conveyor.stations)
     waiting = jnp.minimum(moved, spacing)  # a blocked infeed holds its next part, it does not pile up
+    entered_at = t + dt - residual * dt / jnp.where(infeed > 0, infeed, 1.0)
     return parts.replace(
         s=parts.s.at[c].set(jnp.where(fresh, residual, s)),
         T=parts.T.at[c].set(jnp.where(fresh, params.part_T0[c], parts.T[c])),
         alpha=parts.alpha.at[c].set(jnp.where(fresh, 0.0, parts.alpha[c])),
         alive=parts.alive.at[c].set(alive | fresh),
+        id=parts.id.at[c].set(jnp.where(fresh, parts.n_in[c], parts.id[c])),
+        t_in=parts.t_in.at[c].set(jnp.where(fresh, entered_at, parts.t_in[c])),
         station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
         next_station=parts.next_station.at[c].set(jnp.where(fresh, 0, parts.next_station[c])),
         serving=parts.serving.at[c].set(parts.serving[c] & ~fresh),
-        lag=parts.lag.at[c].set(jnp.where(fresh, residual * dt / jnp.where(infeed > 0, infeed, 1.0), parts.lag[c])),
         travel=parts.travel.at[c].set(jnp.where(enter, residual, waiting)),
         n_in=parts.n_in.at[c].add(enter.astype(parts.n_in.dtype)),
-    )
+    ), fresh
 
 
 def _record_exits(c: int, parts: PartsState, picked, when) -> PartsState:
@@ -144,7 +165,7 @@ def _record_exits(c: int, parts: PartsState, picked, when) -> PartsState:
     )
 
 
-def _record_picks(c: int, parts: PartsState, picked) -> PartsState:
+def _record_picks(c: int, parts: PartsState, picked, station) -> PartsState:
     """Accumulate pick statistics and hold each station's last picked part values."""
     T, alpha = parts.T[c], parts.alpha[c]
 
@@ -155,7 +176,7 @@ def _record_picks(c: int, parts: PartsState, picked) -> PartsState:
             jnp.maximum(old[2], jnp.max(jnp.where(picked, x, -jnp.inf))),
         ])
 
-    at_station = picked[:, None] & (parts.station[c][:, None] == jnp.arange(parts.last_T.shape[1])[None, :])
+    at_station = picked[:, None] & (station[:, None] == jnp.arange(parts.last_T.shape[1])[None, :])
     count = jnp.sum(at_station, axis=0)
     safe = jnp.maximum(count, 1)
 
@@ -169,3 +190,38 @@ def _record_picks(c: int, parts: PartsState, picked) -> PartsState:
         last_T=parts.last_T.at[c].set(held(parts.last_T[c], T)),
         last_alpha=parts.last_alpha.at[c].set(held(parts.last_alpha[c], alpha)),
     )
+
+
+def exchange_heat(layout: Layout, params: Params, parts: PartsState, moves: Moves, T, dt: float):
+    """Each part exchanges heat with its air cell over its time on the belt this step; record the picks.
+
+    The air is the field at the step start, sampled where the part met it. Returns the parts, the heat
+    they give the air as a source in W/m³ over the step (two-way coupling: what the parts lose, the air
+    gains, exactly) and the `Exits` of this step.
+    """
+    q = jnp.zeros(layout.shape, T.dtype)
+    new_T, new_alpha = [], []
+    for c, conveyor in enumerate(layout.conveyors):
+        if not conveyor.has_parts:
+            new_T.append(parts.T[c])
+            new_alpha.append(parts.alpha[c])
+            continue
+        idx, w = sampling.corner_weights(positions(conveyor, moves.s_air[c]), layout.spacing, layout.shape)
+        heat_capacity = params.part_mass[c] * params.part_c_p[c]
+        tau = heat_capacity / (params.part_h[c] * params.part_area[c])
+        active, exposure = moves.active[c], jnp.maximum(moves.until[c] - moves.since[c], 0.0)
+        T_old = parts.T[c]
+        T_part = jnp.where(active, part_physics.exchange(T_old, sampling.gather(T, idx, w), tau, exposure), T_old)
+        alpha = part_physics.cure(parts.alpha[c], 0.5 * (T_old + T_part), params.cure_A[c], params.cure_Ea[c],
+                                  params.cure_n[c], exposure)
+        new_alpha.append(jnp.where(active, alpha, parts.alpha[c]))
+        new_T.append(T_part)
+        heat = jnp.where(active, heat_capacity * (T_old - T_part), 0.0)  # J released to the air
+        q = q + sampling.deposit(heat / (dt * layout.cell_volume), idx, w, layout.shape)
+    parts = parts.replace(T=jnp.stack(new_T), alpha=jnp.stack(new_alpha))
+    for c, conveyor in enumerate(layout.conveyors):
+        if conveyor.has_parts:
+            parts = _record_picks(c, parts, moves.picked[c], moves.station[c])
+    exits = Exits(left=moves.picked, id=parts.id, t_in=parts.t_in, t_out=moves.until, station=moves.station,
+                  T=parts.T, alpha=parts.alpha)
+    return parts, q, exits

@@ -23,3 +23,11 @@ class SceneError(TwinInputError):
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+class SimulationError(TwinInputError):
+    """A run that produced a non-finite value: what became non-finite, when (s) and where."""
+
+    def __init__(self, what: str, time: float, message: str):
+        self.where, self.value, self.message = what, time, message
+        ValueError.__init__(self, f"simulation: {what} became non-finite at t = {time:.6g} s {message}")

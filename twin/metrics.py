@@ -36,7 +36,7 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
     energy = np.asarray(state.heater_energy, float) / JOULES_PER_KWH
     metrics = {
         "duration_h": hours,
-        "unconverged_steps": int(state.unconverged_steps),
+        "unconverged_steps": int(state.status.unconverged_steps),
         "parts_in": n_in,
         "parts_out": n_out,
         "parts_on_belt": on_belt,

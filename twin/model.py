@@ -1,7 +1,7 @@
 """The three parts of a built scene: static `Layout`, differentiable `Params`, evolving `State`.
 
-Array shapes use: `grid` the field's array shape ((ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
-units; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `q` processing stations per
+Array shapes use: `grid` the field's array shape ((nx,), (ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
+units; `w` volumetric heat sources; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `q` processing stations per
 conveyor (padded); `g` belt
 segments (all conveyors); `k` the 2^d cells around a sampling point; `s` sensors.
 """
@@ -98,6 +98,9 @@ class Layout:
     thermostat_w: np.ndarray  # (h, k)
     hvac_names: tuple[str, ...]
     hvac_shape: np.ndarray  # (v, *grid) 1/m³
+    source_names: tuple[str, ...]
+    source_shape: np.ndarray  # (w, *grid) 1/m³: cell mask over the source's volume
+    source_schedule_time: tuple[np.ndarray | None, ...]  # (w,) s, per source; None: constant power
     conveyors: tuple[ConveyorLayout, ...]
     segments: tuple[SegmentLayout, ...]
     capacity: int  # part slots per conveyor
@@ -151,6 +154,8 @@ class Params:
     heater_ki: Float[Array, " h"]  # 1/(K·s)
     hvac_supply_T: Float[Array, " v"]  # °C
     hvac_airflow: Float[Array, " v"]  # m³/s
+    source_power: Float[Array, " w"]  # W (a `q` in W/m³ is stored as q × the source's rasterised volume)
+    source_schedule: tuple[Float[Array, " t"], ...]  # per source: power factor at the layout's times (empty: 1)
     belts: BeltParams  # per segment (g)
     part_spacing: Float[Array, " c"]  # m
     part_mass: Float[Array, " c"]  # kg
@@ -174,8 +179,9 @@ class PartsState:
     T: Float[Array, "c n"]  # °C
     alpha: Float[Array, "c n"]  # cure degree, 0..1
     alive: Bool[Array, "c n"]
+    id: Int[Array, "c n"]  # entry number on its conveyor, 0, 1, …
+    t_in: Float[Array, "c n"]  # s, when it entered (interpolated within the step)
     station: Int[Array, "c n"]  # index of the pick station each part goes to
-    lag: Float[Array, "c n"]  # s a part spent on the belt before its first exchange (it entered mid-step)
     next_station: Int[Array, "c n"]  # processing station a part is at or heading to (K: all done)
     dwell: Float[Array, "c n"]  # s of service left (≤ 0: done, waiting for room downstream)
     serving: Bool[Array, "c n"]  # held at its station (in service, or done and blocked)
@@ -205,6 +211,16 @@ class BeltState:
 
 
 @pytree_dataclass
+class Status:
+    """How the run is going, as values (nothing can be raised inside jit); see twin.status."""
+
+    unconverged_steps: Int[Array, ""]  # steps whose CG or controller solve did not converge
+    nonfinite_time: Float[Array, ""]  # s, end of the first step that left a non-finite value (NaN: none)
+    nonfinite_what: Int[Array, ""]  # which state array it was, index into twin.status.CHECKED (−1: none)
+    nonfinite_index: Int[Array, ""]  # flat index of the first non-finite entry in that array
+
+
+@pytree_dataclass
 class State:
     """Everything that evolves."""
 
@@ -215,4 +231,4 @@ class State:
     heater_energy: Float[Array, " h"]  # electrical energy drawn, J
     parts: PartsState
     belts: BeltState
-    unconverged_steps: Int[Array, ""]  # implicit steps whose CG solve hit maxiter (a status, not an exception)
+    status: Status

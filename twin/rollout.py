@@ -1,7 +1,10 @@
-"""Time loops: a differentiable rollout with nested checkpointing, and the time-step plan.
+"""Time loops: the time step and its guard, the run plan, and the differentiable rollout.
 
-`rollout` scans the step over N steps in ≈√N chunks, each chunk under `jax.checkpoint`, so reverse-mode
-gradient memory grows like √N states instead of N.
+One source of dt for every caller: `time_step(layout, params, solver)` takes `Solver.dt` (refused, at
+`solver.dt`, if it breaks a bound) or picks the largest step the bounds allow. `rollout` and
+`twin.simulate` both step with it. Step k of a loop ends at t₀ + k·dt (computed, not accumulated, so
+float32 time does not drift). `rollout` scans the step over N steps in ≈√N chunks, each chunk under
+`jax.checkpoint`, so reverse-mode gradient memory grows like √N states instead of N.
 """
 
 from __future__ import annotations
@@ -11,34 +14,45 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from twin import status
 from twin import step as step_mod
 from twin.errors import TwinInputError
 from twin.kernels import thermal
 from twin.model import Layout, Params, State
 
 TEMPERATURE_MARGIN = 50.0  # K above the hottest configured temperature, for the radiation stability bound
+BOUND_RTOL = 1e-9  # a dt equal to a bound up to rounding of the bound's arithmetic is at the bound
+TRACED = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """dt (s), steps per chunk and number of chunks: dt·steps·chunks equals the duration exactly."""
+    """A run of `steps` steps of `dt` (s), cut into chunks of `steps_per_chunk` (the last may be shorter)."""
 
     dt: float
+    steps: int
     steps_per_chunk: int
-    chunks: int
 
     @property
-    def steps(self) -> int:
-        return self.steps_per_chunk * self.chunks
+    def chunks(self) -> int:
+        return -(-self.steps // self.steps_per_chunk)
+
+    @property
+    def duration(self) -> float:
+        return self.dt * self.steps
 
 
-def max_stable_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
-    """Largest dt the solver may take: explicit stability, the cap, and at most one part entry per step.
+def time_step(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
+    """The dt (s) of every step: `solver.dt` if it keeps every bound, else the largest the bounds allow.
 
-    A dt given in the solver that breaks one of these bounds is refused (TwinInputError at `solver.dt`).
+    Bounds: explicit stability (for `explicit`), the cap `max_dt` (when dt is automatic), and at most
+    one part entry per step on every conveyor. A `solver.dt` that breaks a bound is refused with a
+    `TwinInputError` at `solver.dt`. Needs concrete params (call it outside jit).
     """
+    if solver.method == "steady":
+        raise TwinInputError("solver.method", "steady", "a steady solve takes no time steps; use twin.steady_state "
+                             "or twin.simulate")
     bounds = {}
     if solver.method == "explicit":
         bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = _explicit_limit(
@@ -50,9 +64,9 @@ def max_stable_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> fl
                 params.part_spacing[c] / speed)
     if solver.dt is not None:
         for reason, bound in bounds.items():
-            if solver.dt > bound:
+            if solver.dt > bound * (1.0 + BOUND_RTOL):
                 raise TwinInputError("solver.dt", solver.dt, f"must be ≤ {bound:.4g} s, {reason}")
-        return solver.dt
+        return float(solver.dt)
     return min([solver.max_dt, *bounds.values()])
 
 
@@ -64,20 +78,27 @@ def _explicit_limit(layout: Layout, params: Params, T_max: float, safety: float)
         bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
         return thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=safety)
 
-    return float(jax.jit(limit)(params))
+    return float(jax.jit(limit)(jax.lax.stop_gradient(params)))
 
 
 def _hottest(params: Params) -> float:
     temps = [params.heater_setpoint, params.hvac_supply_T, params.part_T0, params.ambient_T]
     temps += [f.temperature for f in params.faces] + [f.schedule for f in params.faces]
-    return max([float(np.max(t)) for t in temps if t.size] + [0.0])
+    return max([float(jnp.max(t)) for t in temps if t.size] + [0.0])
 
 
-def plan(duration: float, max_dt: float, chunk_seconds: float) -> Plan:
-    """Split `duration` into whole chunks of ≈chunk_seconds and whole steps of at most max_dt."""
-    chunks = max(1, math.ceil(duration / chunk_seconds - 1e-9))
-    steps = max(1, math.ceil(duration / chunks / max_dt - 1e-9))
-    return Plan(dt=duration / (chunks * steps), steps_per_chunk=steps, chunks=chunks)
+def steps_for(duration: float, dt_max: float) -> tuple[float, int]:
+    """(dt, steps): the fewest whole steps of at most dt_max that cover `duration` exactly."""
+    steps = max(1, math.ceil(duration / dt_max - 1e-9))
+    return duration / steps, steps
+
+
+def plan(duration: float, dt_max: float, chunk_seconds: float) -> Plan:
+    """Steps of at most dt_max covering `duration`, in ⌈duration / chunk_seconds⌉ chunks of equal steps
+    but the last (dt does not depend on the chunking, so snapshot intervals never change results)."""
+    dt, steps = steps_for(duration, dt_max)
+    chunks = min(steps, max(1, math.ceil(duration / chunk_seconds - 1e-9)))
+    return Plan(dt=dt, steps=steps, steps_per_chunk=-(-steps // chunks))
 
 
 def _chunk_length(n_steps: int) -> int:
@@ -88,23 +109,53 @@ def _chunk_length(n_steps: int) -> int:
     return divisor if 2 * divisor >= root else root
 
 
-def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solver, dt: float, n_steps: int):
-    """Advance `n_steps` steps of dt; returns (final state, readings (n_steps, sensors)). Differentiable."""
+def _rollout_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
+    """`time_step`, or under jit (params traced, no numbers to check) the solver's own dt."""
+    try:
+        return time_step(layout, params, solver)
+    except TRACED:
+        if solver.dt is None:
+            raise TwinInputError("solver.dt", None, "rollout under jit needs a fixed step: pass Solver(dt=...); "
+                                 "twin.time_step(layout, params, solver), called outside jit, gives the "
+                                 "largest allowed") from None
+        return float(solver.dt)
+
+
+def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solver, n_steps: int | None = None, *,
+            duration: float | None = None, throw: bool = False):
+    """Advance `n_steps` steps (or `duration` seconds) from `state`; returns (final state, readings
+    (steps, sensors)). Differentiable.
+
+    dt is `time_step(layout, params, solver)` (with `duration`: shortened to cover it exactly, as
+    `twin.simulate` does); `final.status` reports unconverged solves and the first non-finite value,
+    and `throw=True` raises `SimulationError` on the latter (outside jit only).
+    """
+    if (n_steps is None) == (duration is None):
+        raise TypeError("rollout: give exactly one of n_steps and duration")
+    dt = _rollout_dt(layout, params, solver)
+    if duration is not None:
+        dt, n_steps = steps_for(duration, dt)
     step = step_mod.make_step(layout, solver, dt)
     fixed = step_mod.fixed_terms(layout, params)
+    origin = state.t
 
-    def body(s, _):
-        return step(params, s, fixed)
-
-    def run(s, length):
-        return jax.lax.scan(body, s, length=length)
+    def body(s, k):
+        new, r, _ = step(params, s, fixed, origin + k.astype(origin.dtype) * dt)
+        return new, r
 
     inner = _chunk_length(n_steps)
     outer, rest = divmod(n_steps, inner)
-    chunk = jax.checkpoint(lambda s, _: run(s, inner))
-    state, readings = jax.lax.scan(chunk, state, length=outer)
+    chunk = jax.checkpoint(lambda s, ks: jax.lax.scan(body, s, ks))
+    ks = jnp.arange(1, n_steps + 1, dtype=jnp.int32)
+    state, readings = jax.lax.scan(chunk, state, ks[: outer * inner].reshape(outer, inner))
     readings = readings.reshape(outer * inner, -1)
     if rest:
-        state, tail = run(state, rest)
+        state, tail = jax.lax.scan(body, state, ks[outer * inner:])
         readings = jnp.concatenate([readings, tail])
+    if throw:
+        try:
+            status.check(layout, state)
+        except TRACED:
+            raise TypeError("rollout(throw=True) needs concrete values: call it outside jit, or check "
+                            "final.status with twin.status.check after the jitted call") from None
     return state, readings

@@ -34,8 +34,13 @@ SENSOR_UNITS = {  # first entry is the default
     "belt_speed": ("m/s", "m/min"),
     "motor_current": ("A",),
     "motor_power": ("W", "kW"),
+    "surface_temperature": ("degC", "K"),
+    "work_in_progress": ("parts",),
+    "throughput": ("parts/h", "parts/min"),
 }
 SEGMENT_SENSORS = ("belt_speed", "motor_current", "motor_power")  # their target is a belt segment
+FLOW_SENSORS = ("work_in_progress", "throughput")  # their target is a conveyor that carries parts
+POSITION_SENSORS = ("air_temperature", "surface_temperature")  # they take a position, not a target
 BOUNDARY_USES = {  # fields each boundary type takes; every other value field must be absent
     "adiabatic": (),
     "dirichlet": ("temperature", "schedule"),
@@ -89,6 +94,8 @@ def check_scene(scene: Scene, where: str = "scene") -> Scene:
         check_heater(heater, floor, f"{where}.heaters.{name}")
     for name, hvac in scene.hvac.items():
         check_hvac(hvac, floor, f"{where}.hvac.{name}")
+    for name, source in scene.sources.items():
+        check_source(source, floor, f"{where}.sources.{name}")
     lengths = {name: check_conveyor(c, floor, f"{where}.conveyors.{name}") for name, c in scene.conveyors.items()}
     for name, robot in scene.robots.items():
         check_robot(robot, lengths, floor, f"{where}.robots.{name}")
@@ -102,12 +109,14 @@ def check_scene(scene: Scene, where: str = "scene") -> Scene:
 def check_grid(scene: Scene, where: str) -> Floor:
     grid = scene.grid
     size = grid.size
-    _require(len(size) in (2, 3), f"{where}.size", size, "expected 2 entries [x, y] (floor plan) or 3 [x, y, z] (hall)")
+    _require(len(size) in (1, 2, 3), f"{where}.size", size,
+             "expected 1 entry [L] (wall or bar), 2 [x, y] (floor plan) or 3 [x, y, z] (hall)")
     for d, s in enumerate(size):
         _require(s > 0, f"{where}.size[{d}]", s, f"hall extent along {AXES[d]} must be > 0 m")
     spacing = _spacing_per_axis(grid.spacing, len(size), f"{where}.spacing")
     _check_cells(size, spacing, grid.spacing, f"{where}.spacing")
     _require(grid.thickness > 0, f"{where}.thickness", grid.thickness, "air-layer thickness must be > 0 m")
+    _require(grid.cross_section > 0, f"{where}.cross_section", grid.cross_section, "cross-section must be > 0 m²")
     return Floor(tuple(size))
 
 
@@ -200,6 +209,7 @@ def check_box(box: list[list[float]], floor: Floor, where: str, what: str = "box
 
 
 def check_polygon(polygon: list[list[float]], floor: Floor, where: str) -> None:
+    _require(floor.ndim >= 2, where, polygon, "a 1D scene has no polygons; give a box [[x0], [x1]]")
     _require(len(polygon) >= 3, where, polygon, f"a polygon needs at least 3 points, got {len(polygon)}")
     for i, p in enumerate(polygon):
         _require(len(p) == 2, f"{where}[{i}]", p, "polygon points are [x, y] (in 3D, extruded over z_range)")
@@ -215,7 +225,7 @@ def check_point(point: list[float], floor: Floor, where: str, what: str) -> None
 
 
 def _check_dims(point: list[float], ndim: int, where: str) -> None:
-    names = "[x, y]" if ndim == 2 else "[x, y, z]"
+    names = {1: "[x]", 2: "[x, y]", 3: "[x, y, z]"}[ndim]
     _require(len(point) == ndim, where, point, f"expected {ndim} coordinates {names} in a {ndim}D scene")
 
 
@@ -226,9 +236,11 @@ def check_boundaries(scene: Scene, floor: Floor, where: str) -> None:
     faces = list(FACES[: 2 * floor.ndim])
     for face, boundary in scene.boundaries.items():
         at = f"{where}.{face}"
-        _require(face not in FACES or face in faces, at, face,
+        _require(face not in FACES or face in faces or floor.ndim != 2, at, face,
                  "unknown face: a 2D scene has no z faces; floor and roof exchange goes in ambient "
                  f"(faces: {', '.join(faces)})")
+        _require(face not in FACES or face in faces, at, face,
+                 f"unknown face: a {floor.ndim}D scene has the faces {', '.join(faces)}")
         _require(face in faces, at, face, "unknown face; " + did_you_mean(face, faces, "faces"))
         check_boundary(boundary, at)
 
@@ -257,7 +269,9 @@ def check_boundary(b: Boundary, where: str) -> None:
         check_schedule(b.schedule, f"{where}.schedule")
 
 
-def check_schedule(s: Schedule, where: str) -> None:
+def check_schedule(s: Schedule, where: str, value_check=None) -> None:
+    """Sorted times, one value per time; each value passes `value_check(value, where)` (default: a
+    temperature above absolute zero)."""
     _require(len(s.time) > 0, f"{where}.time", s.time, "schedule is empty; give at least one time–value pair")
     _require(len(s.value) == len(s.time), f"{where}.value", s.value,
              f"{len(s.value)} values for {len(s.time)} times; give one value per time")
@@ -265,7 +279,7 @@ def check_schedule(s: Schedule, where: str) -> None:
         _require(s.time[i] > s.time[i - 1], f"{where}.time[{i}]", s.time[i],
                  f"times must increase strictly (time[{i - 1}] = {s.time[i - 1]:g} s)")
     for i, v in enumerate(s.value):
-        temperature(v, f"{where}.value[{i}]")
+        (value_check or temperature)(v, f"{where}.value[{i}]")
 
 
 def temperature(value: float, where: str) -> None:
@@ -275,7 +289,8 @@ def temperature(value: float, where: str) -> None:
 def check_ambient(ambient: Ambient | None, floor: Floor, where: str) -> None:
     if ambient is None:
         return
-    _require(floor.ndim == 2, where, ambient, "ambient is for 2D scenes only; in 3D use boundaries z_min/z_max")
+    _require(floor.ndim == 2, where, ambient, "ambient is for 2D scenes only (the floor and roof of the air layer); "
+             "in 3D use boundaries z_min/z_max")
     _require(ambient.h >= 0, f"{where}.h", ambient.h, "heat-transfer coefficient must be ≥ 0 W/(m²·K)")
     temperature(ambient.temperature, f"{where}.temperature")
 
@@ -297,6 +312,35 @@ def check_hvac(hvac: Hvac, floor: Floor, where: str) -> None:
     check_box(hvac.box, floor, f"{where}.box", "hvac box")
     temperature(hvac.supply_temperature, f"{where}.supply_temperature")
     _require(hvac.airflow > 0, f"{where}.airflow", hvac.airflow, "airflow must be > 0 m³/s")
+
+
+def check_source(source, floor: Floor, where: str) -> None:
+    """Where (a box or polygon, as a zone), how much (power W or q W/m³, not both, ≥ 0) and when."""
+    _require(source.box is not None or source.polygon is not None, f"{where}.box", MISSING,
+             "required: a box or a polygon")
+    _require(source.box is None or source.polygon is None, f"{where}.polygon", source.polygon,
+             "give either box or polygon, not both")
+    if source.box is not None:
+        check_box(source.box, floor, f"{where}.box", "source box")
+    else:
+        check_polygon(source.polygon, floor, f"{where}.polygon")
+    if source.z_range is not None:
+        _check_z_range(source, floor, f"{where}.z_range")
+    _require(source.power is not None or source.q is not None, f"{where}.power", MISSING,
+             "required: power, W in total (or q, W/m³)")
+    _require(source.power is None or source.q is None, f"{where}.q", source.q, "give either power or q, not both")
+    if source.power is not None:
+        _require(source.power >= 0, f"{where}.power", source.power,
+                 "power must be ≥ 0 W (a source gives off heat; cooling goes in hvac)")
+    if source.q is not None:
+        _require(source.q >= 0, f"{where}.q", source.q,
+                 "power density must be ≥ 0 W/m³ (a source gives off heat; cooling goes in hvac)")
+    if source.schedule is not None:
+        check_schedule(source.schedule, f"{where}.schedule", _fraction)
+
+
+def _fraction(value: float, where: str) -> None:
+    _require(value >= 0, where, value, "a source schedule gives the fraction of its power: must be ≥ 0")
 
 
 # --- conveyors, parts, robots ------------------------------------------------------------------------
@@ -482,12 +526,14 @@ def check_sensor(sensor: Sensor, scene: Scene, floor: Floor, where: str) -> Sens
     units = SENSOR_UNITS[sensor.kind]
     _require(sensor.unit is None or sensor.unit in units, f"{where}.unit", sensor.unit,
              f"{sensor.kind} sensors read in {' or '.join(units)}")
-    if sensor.kind == "air_temperature":
+    if sensor.kind in POSITION_SENSORS:
         _require(sensor.target is None, f"{where}.target", sensor.target,
-                 "an air_temperature sensor takes a position, not a target")
+                 f"{_a(sensor.kind)} sensor takes a position, not a target")
         _require(sensor.position is not None, f"{where}.position", MISSING,
-                 "required by an air_temperature sensor: sample position, m")
+                 f"required by {_a(sensor.kind)} sensor: sample position, m")
         check_point(sensor.position, floor, f"{where}.position", "sensor")
+        if sensor.kind == "surface_temperature":
+            surface_face(sensor.position, floor, f"{where}.position")
     else:
         _require(sensor.position is None, f"{where}.position", sensor.position,
                  f"a {sensor.kind} sensor takes a target, not a position")
@@ -495,8 +541,26 @@ def check_sensor(sensor: Sensor, scene: Scene, floor: Floor, where: str) -> Sens
     return dataclasses.replace(sensor, unit=sensor.unit or units[0])
 
 
+def surface_face(position: list[float], floor: Floor, where: str = "position") -> str:
+    """The one boundary face a surface sensor lies on (within TOL), e.g. 'y_max'."""
+    faces = [FACES[2 * d + side] for d, (p, size) in enumerate(zip(position, floor.size))
+             for side, at in enumerate((0.0, size)) if abs(p - at) <= TOL]
+    _require(len(faces) > 0, where, position, "a surface sensor must lie on a boundary face (a coordinate at 0 or "
+             f"at the hall's size, {floor.extent()}); this point is inside the hall — for the air use "
+             "air_temperature")
+    _require(len(faces) == 1, where, position, f"on the edge of faces {' and '.join(faces)}; move it along one face")
+    return faces[0]
+
+
 def _check_target(sensor: Sensor, scene: Scene, where: str) -> None:
     target = sensor.target
+    if sensor.kind in FLOW_SENSORS:
+        known = list(scene.conveyors) or ["(none: the scene has no conveyors)"]
+        _require(target is not None, where, MISSING, f"required by a {sensor.kind} sensor: a conveyor name")
+        _require(target in scene.conveyors, where, target, "no such conveyor; " + did_you_mean(target, known, "conveyors"))
+        _require(scene.conveyors[target].parts is not None, where, target,
+                 f"conveyor {target!r} carries no parts; add conveyors.{target}.parts")
+        return
     if sensor.kind in SEGMENT_SENSORS:
         _require(target is not None, where, MISSING, f"required by a {sensor.kind} sensor: "
                  "a belt segment as conveyor.segment, or a conveyor of one segment")

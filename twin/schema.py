@@ -1,7 +1,7 @@
 """Typed schema of a scene file: what a factory layout YAML may contain.
 
 Every length is in metres, temperatures in °C, powers in W, times in s. Collections the user addresses
-by name (zones, heaters, conveyors, robots, sensors) are YAML mappings keyed by that name, so that any
+by name (zones, heaters, sources, conveyors, robots, sensors) are YAML mappings keyed by that name, so that any
 value can be overridden or swept from the command line (``scene.heaters.oven_1.setpoint=130``).
 
 The dataclasses only describe shapes and defaults; `twin.scene_validation` turns a plain mapping into a
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Point = list[float]  # [x, y] on a 2D floor, [x, y, z] in a 3D hall, metres
+Point = list[float]  # [x] along a 1D wall or bar, [x, y] on a 2D floor, [x, y, z] in a 3D hall, metres
 DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 
 
@@ -21,14 +21,16 @@ DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 class Grid:
     """The simulated hall: a box from the origin to `size`, cut into cubic or box cells.
 
-    size: extent per axis [x, y] (2D floor plan) or [x, y, z] (3D), m.
+    size: extent per axis [L] (1D: a wall, panel or bar), [x, y] (2D floor plan) or [x, y, z] (3D), m.
     spacing: cell edge, m; one number for all axes or one per axis.
     thickness: 2D only — height of the air layer the floor plan stands for, m.
+    cross_section: 1D only — area across the bar or wall, m² (1 m²: results per square metre of wall).
     """
 
     size: list[float]
     spacing: float | list[float]
     thickness: float = 3.0
+    cross_section: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,24 @@ class Hvac:
     box: list[Point]
     supply_temperature: float
     airflow: float
+
+
+@dataclass(frozen=True)
+class Source:
+    """A volumetric heat source without a thermostat: a machine, press or formation rack giving off heat.
+
+    Where: a box or a 2D polygon, as a zone (`z_range` extrudes a polygon in 3D). How much: `power`, W
+    in total, spread evenly over the cells it covers, or `q`, W/m³ in each covered cell (exactly one of
+    the two). schedule: a time–value table of the fraction of that power given off (dimensionless ≥ 0,
+    piecewise linear, held outside its range); without one the source is constant.
+    """
+
+    box: list[Point] | None = None
+    polygon: list[Point] | None = None
+    z_range: list[float] | None = None
+    power: float | None = None
+    q: float | None = None
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)
@@ -249,7 +269,8 @@ class Robot:
 
 
 SensorKind = Literal[
-    "air_temperature", "part_temperature", "cure", "heater_power", "belt_speed", "motor_current", "motor_power"
+    "air_temperature", "surface_temperature", "part_temperature", "cure", "heater_power", "belt_speed",
+    "motor_current", "motor_power", "work_in_progress", "throughput",
 ]
 
 
@@ -257,12 +278,14 @@ SensorKind = Literal[
 class Sensor:
     """A measurement channel.
 
-    kind: air_temperature (needs `position`), part_temperature or cure (`target`: a robot — the last
-    part it picked — or a conveyor without robots — the last part to leave its end), heater_power
-    (`target`: a heater), belt_speed, motor_current, motor_power (`target`: a segment as
-    `conveyor.segment`, or a conveyor of one segment). period: sample period, s. unit: degC | K for
-    temperatures, W | kW for power, 1 | % for cure, m/s | m/min for speed, A for current; default
-    degC, W, 1, m/s, A.
+    kind: air_temperature (needs `position`), surface_temperature (`position` on a boundary face: the
+    face's own temperature), part_temperature or cure (`target`: a robot — the last part it picked —
+    or a conveyor without robots — the last part to leave its end), heater_power (`target`: a heater),
+    belt_speed, motor_current, motor_power (`target`: a segment as `conveyor.segment`, or a conveyor of
+    one segment), work_in_progress (parts on a conveyor) and throughput (parts leaving it per hour over
+    each period; `target`: a conveyor). period: sample period, s. unit: degC | K for temperatures,
+    W | kW for power, 1 | % for cure, m/s | m/min for speed, A for current, parts for work in progress,
+    parts/h | parts/min for throughput; default the first of each.
     """
 
     kind: SensorKind
@@ -287,6 +310,7 @@ class Scene:
     ambient: Ambient | None = None
     heaters: dict[str, Heater] = field(default_factory=dict)
     hvac: dict[str, Hvac] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
     conveyors: dict[str, Conveyor] = field(default_factory=dict)
     robots: dict[str, Robot] = field(default_factory=dict)
     sensors: dict[str, Sensor] = field(default_factory=dict)

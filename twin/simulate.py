@@ -1,7 +1,9 @@
 """`simulate`: run a scene for a duration, chunk by chunk, and collect what a run reports.
 
 The step loop is one jitted `lax.scan` per chunk; between chunks (outside jit) the host takes a field
-snapshot and moves the progress bar.
+snapshot, collects the parts that left, checks the run's status and moves the progress bar. A run
+that produces a non-finite value stops at the end of that chunk with a `SimulationError` naming the
+time and the cell or entity.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from twin import metrics as metrics_mod
+from twin import parts_log, status
 from twin import step as step_mod
 from twin.build import build
-from twin.errors import TwinInputError
 from twin.model import Layout, Params, State
-from twin.rollout import Plan, max_stable_dt, plan
+from twin.precision import DEVICES, PRECISIONS, select_device, set_precision
+from twin.rollout import Plan, plan, time_step
 from twin.schema import Scene
 
-PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}
-DEVICES = ("auto", "cpu", "gpu")
+__all__ = ["DEVICES", "PRECISIONS", "Result", "simulate", "select_device", "set_precision"]
 
 
 @dataclass
@@ -33,34 +35,12 @@ class Result:
     layout: Layout
     params: Params
     state: State  # final
-    plan: Plan
+    plan: Plan | None  # None for a steady solve
     sensors: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (time, value)
     snapshot_times: np.ndarray  # (n,)
     snapshots: np.ndarray  # (n, *grid) °C
     metrics: dict = field(default_factory=dict)
-
-
-def set_precision(precision: str):
-    """Enable float64 in JAX when asked for (a process-wide JAX setting); return the dtype."""
-    if precision not in PRECISIONS:
-        raise TwinInputError("precision", precision, f"allowed: {', '.join(PRECISIONS)}")
-    if precision == "float64":
-        jax.config.update("jax_enable_x64", True)
-    return PRECISIONS[precision]
-
-
-def select_device(name: str) -> jax.Device:
-    """The JAX device for `device=auto|cpu|gpu`; auto takes a GPU when JAX sees one."""
-    if name not in DEVICES:
-        raise TwinInputError("device", name, f"allowed: {', '.join(DEVICES)}")
-    if name != "cpu":
-        try:
-            return jax.devices("gpu")[0]
-        except RuntimeError:  # no GPU backend in this JAX install, or no GPU visible
-            if name == "gpu":
-                raise TwinInputError("device", name, "JAX sees no GPU here; install the CUDA build "
-                                     "(pip install 'factory-twin[gpu]') or use device=cpu") from None
-    return jax.devices("cpu")[0]
+    parts: dict[str, np.ndarray] = field(default_factory=dict)  # the per-part table, twin.parts_log.COLUMNS
 
 
 def simulate(
@@ -72,52 +52,103 @@ def simulate(
     progress: bool = False,
     device: str = "auto",
 ) -> Result:
-    """Run `scene` for `duration` seconds on `device`; field snapshots every ≈snapshot_every seconds."""
+    """Run `scene` for `duration` seconds on `device`; field snapshots every ≈snapshot_every seconds.
+
+    With `solver.method == "steady"` the steady state is solved instead (twin.steady; `duration` and
+    `snapshot_every` are not used).
+    """
     with jax.default_device(select_device(device)):
-        return _simulate(scene, duration, solver, set_precision(precision), snapshot_every, progress)
+        dtype = set_precision(precision)
+        if solver.method == "steady":
+            from twin import steady
+
+            return steady.simulate_steady(scene, solver, dtype)
+        return _simulate(scene, duration, solver, dtype, snapshot_every, progress)
 
 
 def _simulate(scene, duration, solver, dtype, snapshot_every, progress) -> Result:
     layout, params, state = build(scene, dtype)
-    the_plan = plan(duration, max_stable_dt(layout, params, solver), snapshot_every)
+    the_plan = plan(duration, time_step(layout, params, solver), snapshot_every)
     chunk = _compile_chunk(layout, solver, the_plan)
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
-    initial = np.asarray(jax.jit(step_mod.readings, static_argnums=0)(layout, params, state))
-    snaps, readings = [np.asarray(state.T)], []
-    chunk_seconds = the_plan.dt * the_plan.steps_per_chunk
+    initial = np.asarray(jax.jit(_readings_now, static_argnums=0)(layout, params, state, fixed))
+    snaps, snap_times, readings, log = [np.asarray(state.T)], [0.0], [], parts_log.PartsLog(layout)
+    origin = state.t
     # Counted in seconds of line time, so the rate shown is the real-time factor.
     with tqdm(total=duration, desc=f"simulate {scene.name}", unit="s", unit_scale=True,
               disable=None if progress else True) as bar:
-        for _ in range(the_plan.chunks):
-            state, r = chunk(params, state, fixed)
-            readings.append(np.asarray(r))
+        for j in range(the_plan.chunks):
+            first = j * the_plan.steps_per_chunk
+            state, r, exits = chunk(params, state, fixed, origin, jnp.asarray(first, jnp.int32))
+            status.check(layout, state)
+            done = min(the_plan.steps_per_chunk, the_plan.steps - first)
+            readings.append(np.asarray(r)[:done])
+            log.collect(exits)
             snaps.append(np.asarray(state.T))
-            bar.update(chunk_seconds)
+            snap_times.append((first + done) * the_plan.dt)
+            bar.update(done * the_plan.dt)
     series = np.concatenate([initial[None], *readings])
     times = np.arange(series.shape[0]) * the_plan.dt
     result = Result(
         scene=scene, layout=layout, params=params, state=state, plan=the_plan,
-        sensors=_resample(layout, times, series, duration),
-        snapshot_times=np.arange(the_plan.chunks + 1) * the_plan.dt * the_plan.steps_per_chunk,
-        snapshots=np.stack(snaps),
+        sensors=resample(layout, times, series, duration),
+        snapshot_times=np.asarray(snap_times), snapshots=np.stack(snaps),
+        parts=log.table(state),
     )
     result.metrics = metrics_mod.summarise(layout, params, state, duration)
     return result
 
 
-def _compile_chunk(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
-    step = step_mod.make_step(layout, solver, the_plan.dt)
+def _readings_now(layout: Layout, params: Params, state: State, fixed: step_mod.Fixed):
+    bcs = step_mod.boundaries(layout, params, fixed.k_cell, state.t)
+    return step_mod.readings(layout, params, state, bcs)
 
-    def chunk(params, state, fixed):
-        return jax.lax.scan(lambda s, _: step(params, s, fixed), state, length=the_plan.steps_per_chunk)
+
+def _compile_chunk(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
+    """chunk(params, state, fixed, origin, first) -> (state, readings, exits log): the steps first+1 …
+    first+steps_per_chunk of the plan, ending at origin + k·dt; steps past the plan's end are skipped."""
+    step = step_mod.make_step(layout, solver, the_plan.dt)
+    length = the_plan.steps_per_chunk
+    ragged = the_plan.steps % length != 0  # only then can a chunk reach past the end
+
+    def chunk(params, state, fixed, origin, first):
+        def advance(s, k):
+            return step(params, s, fixed, origin + k.astype(origin.dtype) * the_plan.dt)
+
+        def body(carry, i):
+            s, log = carry
+            k = first + i + 1
+            if ragged:
+                def skip(s, k):
+                    new, r, exits = jax.eval_shape(advance, s, k)
+                    zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), (r, exits))
+                    return (s, *zeros)
+
+                new, r, exits = jax.lax.cond(k <= the_plan.steps, advance, skip, s, k)
+            else:
+                new, r, exits = advance(s, k)
+            return (new, parts_log.append(log, exits)), r
+
+        log0 = parts_log.empty(layout, length, state.T.dtype)
+        (state, log), readings = jax.lax.scan(body, (state, log0), jnp.arange(length, dtype=jnp.int32))
+        return state, readings, log
 
     return jax.jit(chunk)
 
 
-def _resample(layout: Layout, times, series, duration) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each sensor at its own sample times k·period (linear in time between steps), in its unit."""
+def resample(layout: Layout, times, series, duration) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each sensor at its own sample times k·period, in its unit: linear in time between steps; counts
+    (work in progress) as held since the last step; throughput as parts/h over the period before each
+    sample (0 at t = 0)."""
     out = {}
     for j, sensor in enumerate(layout.sensors):
         t = np.arange(0.0, duration + 1e-9 * duration, sensor.period)
-        out[sensor.name] = (t, metrics_mod.to_unit(np.interp(t, times, series[:, j]), sensor.unit))
+        if sensor.kind == "work_in_progress":
+            values = series[np.searchsorted(times, t + 1e-9 * max(duration, 1.0), side="right") - 1, j]
+        elif sensor.kind == "throughput":
+            count = series[np.searchsorted(times, t + 1e-9 * max(duration, 1.0), side="right") - 1, j]
+            values = np.diff(count, prepend=count[:1]) * 3600.0 / sensor.period
+        else:
+            values = np.interp(t, times, series[:, j])
+        out[sensor.name] = (t, metrics_mod.to_unit(values, sensor.unit))
     return out

@@ -22,6 +22,17 @@ import numpy as np
 from twin.model import Params, PartsState
 
 
+POSITION_ULPS = 16  # rounding allowance of a sum of a few arc positions, in units of eps·length
+
+
+def position_tolerance(dtype, length: float):
+    """m: how far apart two arc positions up to `length` (m) may be and still count as equal, in `dtype`.
+
+    For comparisons that are not exact by construction (a queue's tail, the sum of many pitches).
+    """
+    return POSITION_ULPS * float(jnp.finfo(dtype).eps) * length
+
+
 def station_positions(conveyor, dtype):
     """Arc length of each processing station and, past the last, +inf (no gate)."""
     return jnp.asarray(np.append(conveyor.station_at, np.inf), dtype)
@@ -74,12 +85,16 @@ def gate(conveyor, next_station, s_free, pick_at):
 def keep_gaps(target, s_old, alive, pitch):
     """Each part at most one pitch behind the part ahead (in the order they ride), else at `target`.
 
-    With parts sorted front to back (rank i), the capped position is min over j ≤ i of
-    (target_j + j·pitch) − i·pitch: a running minimum, exact for queues of any length.
+    With parts sorted front to back (rank i), the limit set by the parts ahead is min over j < i of
+    (target_j + j·pitch) − i·pitch: a running minimum, exact for queues of any length. A part the
+    queue does not hold back keeps its `target` bit for bit, so a part gated at a station sits exactly
+    on the station's position, and `s >= at` tests are exact in any precision.
     """
     order = jnp.argsort(jnp.where(alive, -s_old, jnp.inf))
     rank = jnp.arange(target.shape[0], dtype=target.dtype)
-    capped = jax.lax.cummin(target[order] + rank * pitch) - rank * pitch
+    ranked = target[order]
+    ahead = jnp.concatenate([jnp.full((1,), jnp.inf, ranked.dtype), (ranked + rank * pitch)[:-1]])
+    capped = jnp.minimum(ranked, jax.lax.cummin(ahead) - rank * pitch)
     return jnp.zeros_like(target).at[order].set(capped)
 
 
@@ -94,7 +109,7 @@ def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, earl
         return parts
     alive, serving, nxt, s = parts.alive[c], parts.serving[c], parts.next_station[c], parts.s[c]
     busy = jnp.zeros(q, bool).at[jnp.where(serving, nxt, q)].set(True, mode="drop")
-    reached = alive & ~serving & (nxt < K) & (s >= station_positions(conveyor, s.dtype)[nxt] - 1e-9)
+    reached = alive & ~serving & (nxt < K) & (s >= station_positions(conveyor, s.dtype)[nxt])  # exact: see keep_gaps
     # The part that reaches a station is the front of its queue, so at most one starts per station.
     start = reached & ~busy[jnp.minimum(nxt, q - 1)]
     station = jnp.minimum(nxt, K - 1)

@@ -1,9 +1,15 @@
-"""One time step of the coupled line: thermostats → parts ↔ air → belts → thermal field → parts move →
-sensors.
+"""One time step of the coupled line: belts → parts move → parts ↔ air → thermal field with its
+thermostats → sensors.
 
-`make_step(layout, solver, dt)` returns a pure `step(params, state, fixed) -> (state, readings)`, where
-`fixed = fixed_terms(layout, params)` holds what does not change in time; the layout and numerical
-choices are closed over, so the step jits, differentiates and vmaps over params and state.
+`make_step(layout, solver, dt)` returns a pure `step(params, state, fixed, t_end) -> (state, readings,
+exits)`, where `fixed = fixed_terms(layout, params)` holds what does not change in time and `t_end` is
+the time the step ends at (the loop computes it as start + k·dt, so time does not drift by rounding);
+the layout and numerical choices are closed over, so the step jits, differentiates and vmaps over
+params and state.
+
+Time-dependent inputs (scheduled faces and sources) are evaluated at both ends of the step and weighted
+by the scheme's θ; the thermostats are solved together with the field they measure (implicit in the
+plant), so the controllers are stable at any step the thermal solver takes.
 """
 
 from __future__ import annotations
@@ -16,23 +22,27 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from twin import belts, conveyor_flow
+from twin import belts, conveyor_flow, status
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State
+
+THETA = {"explicit": 0.0, "backward_euler": 1.0, "crank_nicolson": 0.5, "steady": 1.0}
 
 
 @dataclass(frozen=True)
 class Solver:
     """Thermal time stepping.
 
-    method: explicit (forward Euler), backward_euler or crank_nicolson (matrix-free CG).
+    method: explicit (forward Euler), backward_euler or crank_nicolson (matrix-free CG), or steady (the
+        steady state, solved directly: twin.steady).
     dt: time step, s; None picks it: the stable explicit step times `safety`, capped at `max_dt`.
     mechanics_dt: longest belt-mechanics substep, s (linearly implicit, so accuracy, not stability, sets it).
     tol, maxiter: CG relative residual and iteration cap for the implicit methods; None takes the
-        kernel's defaults (tol 1e-10 in float64, 1e-5 in float32).
+        kernel's defaults (tol 1e-10 in float64, 1e-5 in float32). For steady, tol is also the relative
+        energy residual at which the solve stops.
     """
 
-    method: Literal["explicit", "backward_euler", "crank_nicolson"] = "explicit"
+    method: Literal["explicit", "backward_euler", "crank_nicolson", "steady"] = "explicit"
     dt: float | None = None
     max_dt: float = 2.0
     safety: float = 0.9
@@ -40,35 +50,53 @@ class Solver:
     tol: float | None = None
     maxiter: int | None = None
 
+    @property
+    def theta(self) -> float:
+        """Implicit weight of the field update (0 explicit, 1 backward Euler, ½ Crank–Nicolson)."""
+        return THETA[self.method]
+
+    @property
+    def control_theta(self) -> float:
+        """Weight of the end-of-step heater output: 1 except for Crank–Nicolson (the trapezoid, ½)."""
+        return 0.5 if self.method == "crank_nicolson" else 1.0
+
 
 @dataclass(frozen=True)
 class Fixed:
-    """Per-rollout thermal quantities that do not change in time (derived from Params)."""
+    """Per-rollout quantities that do not change in time (derived from Params)."""
 
     coeffs: thermal.Coefficients
     k_cell: Float[Array, "*grid"]
-    steady_source: Float[Array, "*grid"] | float  # W/m³: HVAC supply and ambient
+    steady_source: Float[Array, "*grid"] | float  # W/m³: HVAC supply, ambient, unscheduled sources
+    heater_loads: Float[Array, "h *grid"]  # W/m³ each heater puts into its cells at full output
 
 
-jax.tree_util.register_dataclass(Fixed, data_fields=["coeffs", "k_cell", "steady_source"], meta_fields=[])
+jax.tree_util.register_dataclass(Fixed, data_fields=["coeffs", "k_cell", "steady_source", "heater_loads"],
+                                 meta_fields=[])
 
 
 def fixed_terms(layout: Layout, params: Params) -> Fixed:
-    """Cell properties, face conductances and the steady exchange terms."""
+    """Cell properties, face conductances, the steady exchange terms and the heaters' loads."""
     zone = jnp.asarray(layout.zone_index)
     k_cell = params.zone_k[zone]
+    dtype = k_cell.dtype
     g_hvac = RHO_C_AIR * params.hvac_airflow
-    sink = jnp.tensordot(g_hvac, jnp.asarray(layout.hvac_shape, k_cell.dtype), 1)
-    source = jnp.tensordot(g_hvac * params.hvac_supply_T, jnp.asarray(layout.hvac_shape, k_cell.dtype), 1)
+    sink = jnp.tensordot(g_hvac, jnp.asarray(layout.hvac_shape, dtype), 1)
+    source = jnp.tensordot(g_hvac * params.hvac_supply_T, jnp.asarray(layout.hvac_shape, dtype), 1)
     if layout.ambient:
         g_amb = params.ambient_h * layout.spacing[0] * layout.spacing[1] / layout.cell_volume  # h / thickness
         sink, source = sink + g_amb, source + g_amb * params.ambient_T
+    constant = [w for w, times in enumerate(layout.source_schedule_time) if times is None]
+    if constant:
+        shapes = jnp.asarray(layout.source_shape[constant], dtype)
+        source = source + jnp.tensordot(params.source_power[jnp.asarray(constant)], shapes, 1)
     coeffs = thermal.Coefficients(
         inv_capacity=1.0 / params.zone_rho_c[zone],
         conductance=thermal.face_conductance(k_cell, layout.spacing_by_axis),
         sink=sink,
     )
-    return Fixed(coeffs, k_cell, source)
+    full = (params.heater_power * params.heater_efficiency).reshape(-1, *(1,) * layout.ndim)
+    return Fixed(coeffs, k_cell, source, full * jnp.asarray(layout.heater_shape, dtype))
 
 
 def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:
@@ -86,69 +114,112 @@ def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:
         elif face.kind == "robin":
             faces[face.axis][face.side] = thermal.robin(p.h, p.temperature, k_edge, dx)
         elif face.kind == "neumann":
-            faces[face.axis][face.side] = thermal.neumann(p.flux, dx)
+            faces[face.axis][face.side] = thermal.neumann(p.flux, k_edge, dx)
         else:
-            faces[face.axis][face.side] = thermal.radiation(p.emissivity, p.temperature, dx)
+            faces[face.axis][face.side] = thermal.radiation(p.emissivity, p.temperature, k_edge, dx)
     return tuple(tuple(f) for f in faces)
 
 
-def heater_control(layout: Layout, params: Params, state: State, dt: float):
-    """Thermostat reading → PI → (output fraction, next integral)."""
-    weights = jnp.asarray(layout.thermostat_w, state.T.dtype)
-    measured = sampling.gather(state.T, jnp.asarray(layout.thermostat_idx), weights)
-    return control.pi_step(params.heater_setpoint - measured, state.heater_integral, params.heater_kp,
-                           params.heater_ki, dt)
+def scheduled_sources(layout: Layout, params: Params, t, dtype):
+    """W/m³ of the sources that follow a schedule, at time t (0.0 when there are none)."""
+    total = 0.0
+    for w, times in enumerate(layout.source_schedule_time):
+        if times is not None:
+            factor = jnp.interp(t, jnp.asarray(times, dtype), params.source_schedule[w])
+            total = total + params.source_power[w] * factor * jnp.asarray(layout.source_shape[w], dtype)
+    return total
 
 
-def thermal_update(layout, solver: Solver, fixed: Fixed, params, T, t, source, dt):
-    """The field after dt, and whether the step's linear solve converged (always, for explicit)."""
-    bcs = boundaries(layout, params, fixed.k_cell, t)
+def _thermostats(layout: Layout, field):
+    """Thermostat readings (h,) of a field, °C."""
+    weights = jnp.asarray(layout.thermostat_w, field.dtype)
+    return sampling.gather(field, jnp.asarray(layout.thermostat_idx), weights)
+
+
+def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params, state: State, source, t, t_end,
+                   dt: float):
+    """The field after dt with the thermostats solved together with it.
+
+    `source` (W/m³) is what acts uniformly over the step (parts, belts, steady terms); schedules are
+    taken at t and t_end. Returns (T, heater output, heater integral, heater energy this step (J),
+    whether the linear solve converged, boundaries at t_end).
+    """
+    bcs0, bcs1 = boundaries(layout, params, fixed.k_cell, t), boundaries(layout, params, fixed.k_cell, t_end)
+    src0 = source + scheduled_sources(layout, params, t, state.T.dtype)
+    src1 = source + scheduled_sources(layout, params, t_end, state.T.dtype)
+    n_heaters, u0 = len(layout.heater_names), state.heater_output
+    theta_c = solver.control_theta
+    if n_heaters and theta_c < 1.0:  # the trapezoid's start-of-step half of the heaters' power
+        src0 = src0 + jnp.tensordot(u0, fixed.heater_loads, 1)
     if solver.method == "explicit":
-        return thermal.explicit_step(T, fixed.coeffs, bcs, source, dt), jnp.asarray(True)
-    theta = 1.0 if solver.method == "backward_euler" else 0.5
-    T, info = thermal.implicit_step_with_info(T, fixed.coeffs, bcs, source, dt, theta=theta, tol=solver.tol,
-                                              maxiter=solver.maxiter)
-    return T, info.converged
+        delta = dt * thermal.rhs(state.T, fixed.coeffs, bcs0, src0)
+        inv_capacity = fixed.coeffs.inv_capacity
+        responses = dt * (inv_capacity[None] if jnp.ndim(inv_capacity) else inv_capacity) * fixed.heater_loads
+        converged = jnp.asarray(True)
+    else:
+        delta, responses, info = thermal.implicit_increments(
+            state.T, fixed.coeffs, bcs0, src0, dt, solver.theta, boundaries_end=bcs1, source_end=src1,
+            loads=theta_c * fixed.heater_loads if n_heaters else None, tol=solver.tol, maxiter=solver.maxiter)
+        converged = info.converged
+    T = state.T + delta
+    if not n_heaters:
+        return T, u0, state.heater_integral, jnp.zeros_like(u0), converged, bcs1
+    error_start = params.heater_setpoint - _thermostats(layout, state.T)
+    response = jax.vmap(lambda field: _thermostats(layout, field))(responses).T  # [thermostat, heater]
+    output, integral = control.pi_implicit(
+        params.heater_setpoint - _thermostats(layout, T), response, state.heater_integral, u0,
+        params.heater_ki * error_start, params.heater_kp, params.heater_ki, dt, theta_c)
+    T = T + jnp.tensordot(output, responses, 1)
+    energy = dt * params.heater_power * (theta_c * output + (1.0 - theta_c) * u0)
+    return T, output, integral, energy, converged, bcs1
 
 
-def readings(layout: Layout, params: Params, state: State) -> Float[Array, " s"]:
-    """Every sensor's value in SI (°C, W, cure fraction, m/s, A), in layout order."""
+def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundaries) -> Float[Array, " s"]:
+    """Every sensor's value in SI (°C, W, cure fraction, m/s, A, parts), in layout order; `bcs` are the
+    faces' conditions at the state's time (for surface sensors)."""
     current, motor_power = belts.instruments(params, state.belts)
     segment = {"belt_speed": state.belts.v, "motor_current": current, "motor_power": motor_power}
+    dtype = state.T.dtype
     values = []
     for s in layout.sensors:
         if s.kind == "air_temperature":
-            values.append(sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w, state.T.dtype))[0])
+            values.append(sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w, dtype))[0])
+        elif s.kind == "surface_temperature":
+            axis, side = s.target
+            face = thermal.face_temperature(state.T, bcs, axis, side)
+            values.append(sampling.gather(face, jnp.asarray(s.idx), jnp.asarray(s.w, dtype))[0])
         elif s.kind == "heater_power":
             (i,) = s.target
             values.append(state.heater_output[i] * params.heater_power[i])
         elif s.kind in segment:
             values.append(segment[s.kind][s.target[0]])
+        elif s.kind == "work_in_progress":
+            values.append(jnp.sum(state.parts.alive[s.target[0]]).astype(dtype))
+        elif s.kind == "throughput":  # cumulative parts out; the run turns it into a rate per period
+            values.append(state.parts.n_out[s.target[0]].astype(dtype))
         elif s.kind == "part_temperature":
             values.append(state.parts.last_T[s.target])
         else:
             values.append(state.parts.last_alpha[s.target])
-    return jnp.stack(values) if values else jnp.zeros((0,), state.T.dtype)
+    return jnp.stack(values) if values else jnp.zeros((0,), dtype)
 
 
 def make_step(layout: Layout, solver: Solver, dt: float):
-    """A pure step(params, state, fixed) -> (state, readings) for this layout and solver."""
-    heater_shape = jnp.asarray(layout.heater_shape)
+    """A pure step(params, state, fixed, t_end) -> (state, readings, exits) for this layout and solver."""
     n_sub = max(1, math.ceil(dt / solver.mechanics_dt - 1e-9))
 
-    def step(params: Params, state: State, fixed: Fixed):
-        output, integral = heater_control(layout, params, state, dt)
-        power = output * params.heater_power
-        parts, q_parts = conveyor_flow.exchange_heat(layout, params, state.parts, state.T, dt)
+    def step(params: Params, state: State, fixed: Fixed, t_end):
+        t = state.t
         load = belts.segment_loads(layout, params, state.parts, state.T.dtype)
-        belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, state.t, dt, n_sub)
-        source = fixed.steady_source + jnp.tensordot(power * params.heater_efficiency,
-                                                     heater_shape.astype(power.dtype), 1) + q_parts + q_belts
-        T, converged = thermal_update(layout, solver, fixed, params, state.T, state.t, source, dt)
-        parts = conveyor_flow.advance(layout, params, parts, travel, state.t, dt)
-        new = State(t=state.t + dt, T=T, heater_integral=integral, heater_output=output,
-                    heater_energy=state.heater_energy + power * dt, parts=parts, belts=belt_state,
-                    unconverged_steps=state.unconverged_steps + (~converged).astype(jnp.int32))
-        return new, readings(layout, params, new)
+        belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, t, dt, n_sub)
+        parts, moves = conveyor_flow.advance(layout, params, state.parts, travel, t, dt)
+        parts, q_parts, exits = conveyor_flow.exchange_heat(layout, params, parts, moves, state.T, dt)
+        source = fixed.steady_source + q_parts + q_belts
+        T, output, integral, energy, converged, bcs = thermal_update(layout, solver, fixed, params, state, source,
+                                                                    t, t_end, dt)
+        new = State(t=t_end, T=T, heater_integral=integral, heater_output=output,
+                    heater_energy=state.heater_energy + energy, parts=parts, belts=belt_state, status=state.status)
+        new = new.replace(status=status.update(state.status, new, converged))
+        return new, readings(layout, params, new, bcs), exits
 
     return step
