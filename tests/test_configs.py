@@ -34,7 +34,7 @@ def _compose(overrides: list[str]) -> dict:
 
 def test_there_is_something_to_compose():
     assert "gigafactory_cell" in SCENES
-    assert SOLVERS == ["backward_euler", "crank_nicolson", "explicit"]
+    assert SOLVERS == ["backward_euler", "crank_nicolson", "explicit", "steady"]
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

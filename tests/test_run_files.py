@@ -53,7 +53,7 @@ def test_root_attributes(h5, result):
     assert h5.attrs["dt_s"] == pytest.approx(result.plan.dt, rel=VALUE_RTOL)
     assert h5.attrs["steps"] == result.plan.steps
     assert h5.attrs["duration_s"] == pytest.approx(DURATION, rel=VALUE_RTOL)
-    assert set(h5) == {"config", "sensors", "metrics", "fields", "layout"}
+    assert set(h5) == {"config", "sensors", "parts", "metrics", "fields", "layout"}
 
 
 def test_every_sensor_has_time_and_value_with_units(h5, result):

@@ -1,4 +1,6 @@
-"""Serial stations with buffers: the bottleneck law, first-part time, blocking, starving, conservation."""
+"""Serial stations with buffers: the bottleneck law, first-part time, blocking, starving, picks, conservation
+— in float32 and float64, with stations and pick points anywhere (including positions a float32 sum of
+belt travel lands on one rounding step short of)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import numpy as np
 import pytest
 
 import twin
+from tolerances import DTYPES, tol
 
 THROUGHPUT_RTOL = 0.01  # the issue's bound; services start and end in continuous time, so the law holds closely
 GRAD_RTOL = 1e-4  # the issue's bound for d(throughput)/d(belt speed) against central differences
@@ -17,9 +20,9 @@ GAP = 0.3  # m between stations: room for 5 waiting parts at a 0.04 m pitch
 DT = 0.1  # s
 
 
-def serial_line(buffer: int, infeed_spacing: float = 0.3) -> dict:
-    """Four stations 0.3 m apart on a 3.8 m belt; parts 0.02 m long, 0.02 m apart when queued."""
-    stations = {f"s{i}": {"at": GAP * (i + 1), "service_time": 60.0 * t, "buffer": buffer}
+def serial_line(buffer: int, infeed_spacing: float = 0.3, gap: float = GAP) -> dict:
+    """Four stations `gap` m apart on a 3.8 m belt; parts 0.02 m long, 0.02 m apart when queued."""
+    stations = {f"s{i}": {"at": gap * (i + 1), "service_time": 60.0 * t, "buffer": buffer}
                 for i, t in enumerate(SERVICE_MIN)}
     return {
         "name": "serial_line",
@@ -35,15 +38,18 @@ def serial_line(buffer: int, infeed_spacing: float = 0.3) -> dict:
     }
 
 
-def run(spec: dict, seconds: float):
-    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+def run(spec: dict, seconds: float, precision: str):
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=DT), n_steps=round(seconds / DT))
     return final.parts
 
 
-@pytest.mark.parametrize("buffer", [0, 1, 5])
-def test_bottleneck_law_and_first_part(buffer):
-    p = run(serial_line(buffer), 3 * 3600.0)
+@pytest.mark.parametrize("buffer, gap", [(0, GAP), (1, GAP), (5, GAP), (1, 0.25), (1, 0.5)])
+def test_bottleneck_law_and_first_part(buffer, gap, precision):
+    """Stations 0.25 or 0.5 m apart sit on binary-exact positions (0.5, 1.0 m, …) that float32 belt
+    travel rounds one step short of; service must still start there (it did not: throughput fell by a
+    third to a half in float32)."""
+    p = run(serial_line(buffer, gap=gap), 3 * 3600.0, precision)
     first, last = np.asarray(p.exit_times[0])
     n_out = int(p.n_out[0])
     throughput = (n_out - 1) / (last - first)  # parts/s between the first and the last exit
@@ -52,11 +58,11 @@ def test_bottleneck_law_and_first_part(buffer):
     assert int(p.n_in[0]) == n_out + int(jnp.sum(p.alive[0]))
 
 
-def test_infeed_bottleneck_sets_the_throughput():
+def test_infeed_bottleneck_sets_the_throughput(precision):
     """Parts let in every 2 min (every 180 m of belt travel) come slower than any station serves them:
     the throughput is the infeed rate, and every station starves part of the time."""
     spec = serial_line(1, infeed_spacing=BELT * 120.0)  # one part every 120 s
-    p = run(spec, 3 * 3600.0)
+    p = run(spec, 3 * 3600.0, precision)
     first, last = np.asarray(p.exit_times[0])
     throughput = (int(p.n_out[0]) - 1) / (last - first)
     assert throughput * 60 == pytest.approx(0.5, rel=THROUGHPUT_RTOL)
@@ -65,20 +71,18 @@ def test_infeed_bottleneck_sets_the_throughput():
     np.testing.assert_allclose(np.asarray(p.starved[0]), expected, atol=300.0)
 
 
-def test_blocking_upstream_of_the_bottleneck():
+def test_blocking_upstream_of_the_bottleneck(precision):
     """With no buffers, the station before the 1.5 min bottleneck finishes first and is blocked."""
-    p = run(serial_line(0), 2 * 3600.0)
+    p = run(serial_line(0), 2 * 3600.0, precision)
     blocked = np.asarray(p.blocked[0])
     assert blocked[0] > 0.1 * 2 * 3600.0  # s0 (1.0 min) waits for s1 (1.5 min)
     assert blocked[1] == pytest.approx(0.0, abs=DT)  # the bottleneck itself never waits downstream
 
 
-def test_throughput_gradient_wrt_belt_speed_matches_central_differences():
-    """Infeed-bound (one part per 180 m of travel): throughput = v/180 m, and jax.grad sees it."""
-    import jax
-
+def _throughput_of_speed(precision: str):
+    """(throughput(v) in parts/s, v0) on the infeed-bound line (one part per 180 m of belt travel)."""
     spec = serial_line(1, infeed_spacing=180.0)
-    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
 
     def throughput(v):
         p = params.replace(belts=params.belts.replace(setpoint=v))
@@ -86,11 +90,20 @@ def test_throughput_gradient_wrt_belt_speed_matches_central_differences():
         first, last = final.parts.exit_times[0]
         return (final.parts.n_out[0] - 1) / (last - first)
 
-    v = params.belts.setpoint
+    return throughput, params.belts.setpoint
+
+
+def test_throughput_gradient_wrt_belt_speed_matches_central_differences(precision):
+    """throughput = v/180 m, and jax.grad sees it, in either precision; the reference is float64 central
+    differences."""
+    import jax
+
+    throughput, v = _throughput_of_speed(precision)
     ad = jax.grad(throughput)(v)[0]
-    eps = 1e-4 * v  # exit times carry round-off from thousands of steps; a 1e-6 step drowns in it
-    fd = (jax.jit(throughput)(v + eps) - jax.jit(throughput)(v - eps)) / (2 * eps[0])
-    assert float(ad) == pytest.approx(float(fd), rel=GRAD_RTOL)
+    reference, v64 = _throughput_of_speed("float64")
+    eps = 1e-4 * v64  # exit times carry round-off from thousands of steps; a 1e-6 step drowns in it
+    fd = (jax.jit(reference)(v64 + eps) - jax.jit(reference)(v64 - eps)) / (2 * eps[0])
+    assert float(ad) == pytest.approx(float(fd), rel=tol("throughput_gradient", precision))
     assert float(ad) == pytest.approx(1.0 / 180.0, rel=THROUGHPUT_RTOL)  # d(v/spacing)/dv
 
 
@@ -111,13 +124,14 @@ def test_bad_stations_are_refused_with_their_key_path(change, where, phrase):
 
 
 @pytest.mark.parametrize("robots, expected_per_min", [(1, 60 / 90), (2, 1.0)])
-def test_robot_pick_time_limits_throughput(robots, expected_per_min):
+@pytest.mark.parametrize("first_pick", [2.9, 2.0])  # 2.0 m: a binary-exact position travel sums round short of
+def test_robot_pick_time_limits_throughput(robots, expected_per_min, first_pick, precision):
     """Parts every minute; a robot busy 90 s per pick is the bottleneck alone, not with a partner."""
     spec = serial_line(1, infeed_spacing=BELT * 60.0)
     spec["conveyors"]["line"]["stations"] = {}
-    spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "station": 2.9 + 0.5 * i,
+    spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "station": first_pick + 0.5 * i,
                                 "pick_time": 90.0} for i in range(robots)}
-    p = run(spec, 3 * 3600.0)
+    p = run(spec, 3 * 3600.0, precision)
     first, last = np.asarray(p.exit_times[0])
     throughput = (int(p.n_out[0]) - 1) / (last - first)
     assert throughput * 60 == pytest.approx(expected_per_min, rel=THROUGHPUT_RTOL)

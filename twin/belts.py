@@ -69,10 +69,10 @@ def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float
     v, z, energy, charge, travel, loss_heat, drag_heat = jax.lax.fori_loop(
         0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros))
     state = BeltState(v=v, integral=z, energy=energy, charge=charge, heat=belts.heat + loss_heat + drag_heat)
-    return state, travel, _heat_source(layout, loss_heat, drag_heat, dt)
+    return state, travel, heat_source(layout, loss_heat, drag_heat, dt)
 
 
-def _heat_source(layout: Layout, loss_heat, drag_heat, dt: float):
+def heat_source(layout: Layout, loss_heat, drag_heat, dt: float):
     """Motor losses at the motors, drag work along the segments, as W/m³ over the step."""
     if not layout.segments:
         return 0.0

@@ -99,9 +99,12 @@ def _sweep_probes(overrides: list[str]) -> list[list[str]]:
 def _validate(data: dict) -> None:
     from twin.run_config import simulate_config
     from twin.scene_validation import scene_from_mapping
+    from twin.steady import check_steady
 
-    simulate_config(data)
-    scene_from_mapping(data["scene"])
+    run = simulate_config(data)
+    scene = scene_from_mapping(data["scene"])
+    if run.solver.method == "steady":
+        check_steady(scene)
 
 
 def _discard_run_dir() -> None:
@@ -138,16 +141,32 @@ def _simulate(cfg: DictConfig) -> None:
 
 def _report(result, run_dir: Path) -> None:
     m = result.metrics
+    picture = ", final_field.png" if (run_dir / "final_field.png").exists() else ""
+    if result.plan is None:
+        _report_steady(result, m)
+        print(f"  wrote {run_dir}/results.h5, metrics.json{picture}")
+        return
     pick = m["part_temperature_at_pick_degC"]
     print(f"twin simulate: {result.scene.name}, {m['duration_h']:.2f} h of line time in {result.plan.steps} steps "
           f"of {result.plan.dt:.3g} s")
     print(f"  throughput {m['throughput_parts_per_h']:.1f} parts/h, heater energy {m['heater_energy_kWh']:.2f} kWh"
           + (f", part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})" if pick else ""))
     if m["unconverged_steps"]:
-        print(f"  warning: {m['unconverged_steps']} implicit steps stopped at solver.maxiter before CG converged; "
-              "raise solver.maxiter or lower solver.dt", file=sys.stderr)
-    picture = ", final_field.png" if (run_dir / "final_field.png").exists() else ""
+        print(f"  warning: {m['unconverged_steps']} steps stopped before their linear (CG) or thermostat solve "
+              "converged; raise solver.maxiter or lower solver.dt", file=sys.stderr)
     print(f"  wrote {run_dir}/results.h5, metrics.json{picture}")
+
+
+def _report_steady(result, m: dict) -> None:
+    info = m["steady"]
+    state = "reached" if info["converged"] else "NOT reached"
+    print(f"twin simulate: {result.scene.name}, steady state {state} in {info['iterations']} iterations: residual "
+          f"{info['residual_K']:.2g} K (tolerance {info['tolerance_K']:.2g} K), net imbalance "
+          f"{info['imbalance_W']:.3g} W")
+    print(f"  heater power {m['heater_power_W'] / 1e3:.2f} kW, conveyor power {m['conveyor_power_W'] / 1e3:.2f} kW")
+    if not info["converged"]:
+        print("  warning: the steady solve stopped at its iteration cap; the field is not yet steady — check the "
+              "scene (an insulated domain has no unique steady state) or use a transient solver", file=sys.stderr)
 
 
 COMMANDS = {"simulate": _simulate}

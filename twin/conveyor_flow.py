@@ -71,6 +71,9 @@ def advance(layout: Layout, params: Params, parts: PartsState, travel, t, dt: fl
             move = (none, jnp.full_like(parts.s[c], t), jnp.full_like(parts.s[c], t), parts.s[c], none,
                     parts.station[c])
         moves.append(move)
+    if not moves:  # no conveyors: (0, n) arrays
+        none = jnp.zeros_like(parts.alive)
+        return parts, Moves(none, parts.s, parts.s, parts.s, none, parts.station)
     return parts, Moves(*(jnp.stack(column) for column in zip(*moves)))
 
 
@@ -200,6 +203,10 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, moves: Move
     gains, exactly) and the `Exits` of this step.
     """
     q = jnp.zeros(layout.shape, T.dtype)
+    exits = Exits(left=moves.picked, id=parts.id, t_in=parts.t_in, t_out=moves.until, station=moves.station,
+                  T=parts.T, alpha=parts.alpha)
+    if not layout.conveyors:
+        return parts, q, exits
     new_T, new_alpha = [], []
     for c, conveyor in enumerate(layout.conveyors):
         if not conveyor.has_parts:
@@ -222,6 +229,4 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, moves: Move
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
             parts = _record_picks(c, parts, moves.picked[c], moves.station[c])
-    exits = Exits(left=moves.picked, id=parts.id, t_in=parts.t_in, t_out=moves.until, station=moves.station,
-                  T=parts.T, alpha=parts.alpha)
-    return parts, q, exits
+    return parts, q, exits.replace(T=parts.T, alpha=parts.alpha)

@@ -17,11 +17,14 @@ UNIT_CONVERSIONS = {
     "m/s": lambda v: v,
     "m/min": lambda v: v * 60.0,
     "A": lambda v: v,
+    "parts": lambda v: v,
+    "parts/h": lambda v: v,  # throughput is computed in parts/h
+    "parts/min": lambda v: v / 60.0,
 }
 
 
 def to_unit(values: np.ndarray, unit: str) -> np.ndarray:
-    """SI values (°C, W, fraction, m/s, A) in the sensor's configured unit."""
+    """SI values (°C, W, fraction, m/s, A; parts, parts/h) in the sensor's configured unit."""
     return UNIT_CONVERSIONS[unit](values)
 
 
@@ -68,6 +71,24 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
         },
     }
     return metrics
+
+
+def summarise_steady(layout: Layout, params: Params, state: State, info: dict) -> dict:
+    """metrics.json of a steady solve: how it converged, and the steady powers."""
+    from twin.belts import instruments
+
+    heater = np.asarray(state.heater_output * params.heater_power, float)
+    current, power = (np.asarray(x, float) for x in instruments(params, state.belts))
+    return {
+        "solver": "steady",
+        "steady": info,
+        "heater_power_W": float(heater.sum()),
+        "heater_power_by_heater_W": dict(zip(layout.heater_names, map(float, heater))),
+        "heater_output_by_heater": dict(zip(layout.heater_names, map(float, np.asarray(state.heater_output)))),
+        "conveyor_power_W": float(power.sum()),
+        "by_segment": {s.name: {"power_W": float(power[g]), "current_A": float(current[g]),
+                                "speed_m_per_s": float(state.belts.v[g])} for g, s in enumerate(layout.segments)},
+    }
 
 
 def _conveyor(parts, i: int, duration: float) -> dict:

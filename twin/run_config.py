@@ -7,10 +7,10 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from twin.errors import TwinInputError
-from twin.simulate import DEVICES, PRECISIONS
+from twin.precision import DEVICES, PRECISIONS
 from twin.step import Solver
 
-METHODS = ("explicit", "backward_euler", "crank_nicolson")
+METHODS = ("explicit", "backward_euler", "crank_nicolson", "steady")
 
 
 @dataclass(frozen=True)

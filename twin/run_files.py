@@ -49,7 +49,8 @@ def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) 
     if render:
         from twin import viz  # pyvista/VTK load only when a picture is asked for
 
-        title = f"{result.scene.name} — t = {result.snapshot_times[-1] / 3600:.2f} h"
+        when = "steady state" if result.plan is None else f"t = {result.snapshot_times[-1] / 3600:.2f} h"
+        title = f"{result.scene.name} — {when}"
         with atomic_path(run_dir / "final_field.png") as tmp:
             viz.render_field(result.scene, result.layout, result.snapshots[-1], tmp, title)
         written.append(run_dir / "final_field.png")
@@ -58,10 +59,14 @@ def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) 
 
 def write_results_h5(result: Result, path: Path, config: dict) -> Path:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(format_version=FORMAT_VERSION, scene=result.scene.name, dt_s=result.plan.dt,
-                       steps=result.plan.steps, duration_s=float(result.snapshot_times[-1]))
+        f.attrs.update(format_version=FORMAT_VERSION, scene=result.scene.name,
+                       solver="steady" if result.plan is None else "transient",
+                       duration_s=float(result.snapshot_times[-1]))
+        if result.plan is not None:
+            f.attrs.update(dt_s=result.plan.dt, steps=result.plan.steps)
         f["config"] = yaml.safe_dump(config, sort_keys=False)
         _sensors(f.create_group("sensors"), result)
+        _parts(f.create_group("parts"), result)
         _metrics(f.create_group("metrics"), result.metrics)
         _fields(f.create_group("fields"), result)
         _layout(f.create_group("layout"), result)
@@ -80,6 +85,18 @@ def _sensors(group: h5py.Group, result: Result) -> None:
             g.attrs["target"] = spec.target
         g.create_dataset("time", data=time).attrs["unit"] = "s"
         g.create_dataset("value", data=value).attrs["unit"] = s.unit
+
+
+def _parts(group: h5py.Group, result: Result) -> None:
+    """The per-part table, one dataset per column (twin.parts_log.COLUMNS), rows by conveyor and id."""
+    from twin.parts_log import COLUMNS
+
+    text = h5py.string_dtype()
+    for name, (unit, meaning) in COLUMNS.items():
+        values = result.parts.get(name, np.zeros(0))
+        data = np.asarray(values, object if values.dtype == object else values.dtype)
+        ds = group.create_dataset(name, data=data.astype(text) if data.dtype == object else data)
+        ds.attrs.update(unit=unit, meaning=meaning)
 
 
 def _metrics(group: h5py.Group, metrics: dict) -> None:

@@ -7,6 +7,7 @@ turns that into a one-line `SimulationError` naming the time and the cell or ent
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -35,27 +36,30 @@ def initial(dtype) -> Status:
 
 
 def update(status: Status, state: State, converged) -> Status:
-    """The status after a step that produced `state` (its `t` is the step's end time)."""
-    bad, first = [], []
-    for _, _, get in CHECKED:
-        finite = jnp.isfinite(get(state)).reshape(-1)
-        if finite.size == 0:
-            continue
-        index = jnp.argmin(finite)  # the first False, in one pass
-        bad.append(~finite[index])
-        first.append(index)
-    if not bad:
-        return status.replace(unconverged_steps=status.unconverged_steps + (~converged).astype(jnp.int32))
-    bad, first = jnp.stack(bad), jnp.stack(first).astype(jnp.int32)
-    which = jnp.argmax(bad)
-    new = jnp.any(bad) & (status.nonfinite_what < 0)
-    present = [i for i, (_, _, get) in enumerate(CHECKED) if np.size(get(state)) > 0]
-    return Status(
-        unconverged_steps=status.unconverged_steps + (~converged).astype(jnp.int32),
-        nonfinite_time=jnp.where(new, state.t, status.nonfinite_time),
-        nonfinite_what=jnp.where(new, jnp.asarray(present, jnp.int32)[which], status.nonfinite_what),
-        nonfinite_index=jnp.where(new, first[which], status.nonfinite_index),
-    )
+    """The status after a step that produced `state` (its `t` is the step's end time).
+
+    A sum of all checked values is non-finite exactly when one of them is, so the common case costs a
+    few reductions; which array and entry is worked out only on the step where it first happens.
+    """
+    arrays = [(i, get(state).reshape(-1)) for i, (_, _, get) in enumerate(CHECKED) if np.size(get(state))]
+    unconverged = status.unconverged_steps + (~jnp.asarray(converged)).astype(jnp.int32)
+    if not arrays:
+        return status.replace(unconverged_steps=unconverged)
+    total = sum(jnp.sum(x) for _, x in arrays)  # no 0.0 start: keeps float32 float32
+    first = ~jnp.isfinite(total) & (status.nonfinite_what < 0)
+
+    def locate(_):
+        bad = jnp.stack([~jnp.all(jnp.isfinite(x)) for _, x in arrays])
+        which = jnp.argmax(bad)
+        index = jnp.stack([jnp.argmin(jnp.isfinite(x)) for _, x in arrays]).astype(jnp.int32)[which]
+        return jnp.asarray([i for i, _ in arrays], jnp.int32)[which], index
+
+    def keep(_):
+        return status.nonfinite_what, status.nonfinite_index
+
+    what, index = jax.lax.cond(first, locate, keep, None)
+    return Status(unconverged_steps=unconverged, nonfinite_time=jnp.where(first, state.t, status.nonfinite_time),
+                  nonfinite_what=what, nonfinite_index=index)
 
 
 def check(layout: Layout, state: State, hint: str = "") -> None:

@@ -166,12 +166,12 @@ def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params,
         return T, u0, state.heater_integral, jnp.zeros_like(u0), converged, bcs1
     error_start = params.heater_setpoint - _thermostats(layout, state.T)
     response = jax.vmap(lambda field: _thermostats(layout, field))(responses).T  # [thermostat, heater]
-    output, integral = control.pi_implicit(
+    output, integral, settled = control.pi_implicit(
         params.heater_setpoint - _thermostats(layout, T), response, state.heater_integral, u0,
         params.heater_ki * error_start, params.heater_kp, params.heater_ki, dt, theta_c)
     T = T + jnp.tensordot(output, responses, 1)
     energy = dt * params.heater_power * (theta_c * output + (1.0 - theta_c) * u0)
-    return T, output, integral, energy, converged, bcs1
+    return T, output, integral, energy, converged & settled, bcs1
 
 
 def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundaries) -> Float[Array, " s"]:
