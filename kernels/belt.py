@@ -8,7 +8,7 @@ Per segment (arrays of shape (g,)), in belt terms (forces at the belt, after gea
     I      = I_0 + k_I·F,   P_el = F·v + R·I² + P_fixed             (current, electrical power)
 
 The mechanics are stiff next to the thermal step (a loaded belt settles in a fraction of a second), so
-the coupling substeps them with linearly implicit Euler, which is stable at any substep.
+the coupling substeps them with backward Euler, solved exactly (`substep`): stable at any substep.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .control import pi_rates
+from .control import SATURATION_BLEND, _clip_slope, pi_rates, smooth_clip
 from .pytree import pytree_dataclass
 
 GRAVITY = 9.80665  # m/s²
@@ -64,21 +64,63 @@ def electrics(p: BeltParams, force, v) -> tuple[Float[Array, " g"], Float[Array,
     return current, force * v + losses, losses
 
 
-def _rates(p: BeltParams, y, load_mass, t):
-    v, integral = y
-    force, d_integral = motor_force(p, v, integral)
-    accel = (force - drag_force(p, v, load_mass, t)) / (p.belt_mass + load_mass)
-    return jnp.stack([accel, d_integral])
+def _raw_output(p: BeltParams, error, integral, dt):
+    """The PI raw output r¹ (fractions of max_force) at the end of a backward-Euler substep, given the
+    speed error e¹ there: z¹ = z⁰ + dt·(ki·e¹ + (clip(r¹) − r¹)/T_t)/F_max, r¹ = kp·e¹/F_max + z¹, solved
+    in closed form (it is piecewise linear in r¹), and dr¹/de¹."""
+    gain = (p.kp + dt * p.ki) / p.max_force
+    free = integral + gain * error
+    c = 1.0 / (1.0 + dt / TRACKING_TIME)  # beyond the clip the bleed pulls r back towards its edge
+    edge = jnp.clip(free, -SATURATION_BLEND, 1.0 + SATURATION_BLEND)
+    inside = free == edge
+    return jnp.where(inside, free, c * free + (1.0 - c) * edge), jnp.where(inside, gain, c * gain)
+
+
+def _drag_slope(p: BeltParams, v, load_mass, t):
+    wear = 1.0 + p.wear + p.wear_rate * t
+    rolling = p.rolling_resistance * GRAVITY * (p.belt_mass + load_mass) / SIGN_SPEED / jnp.cosh(v / SIGN_SPEED) ** 2
+    return wear * (rolling + p.viscous_drag)
+
+
+SUBSTEP_ITERATIONS = 16  # safeguarded Newton in the narrowed bracket; measured: ≤ 1e-12 relative residual (tests)
 
 
 def substep(p: BeltParams, v, integral, load_mass, t, dt) -> tuple[Float[Array, " g"], Float[Array, " g"]]:
-    """(v, integral) after dt by linearly implicit Euler: (I − dt·J)·Δy = dt·f(y), J per segment (2×2)."""
-    y = jnp.stack([v, integral])  # (2, g)
+    """(v, integral) after dt by backward Euler, solved exactly: stable and monotone at any substep.
 
-    def one(p_g, y_g, m_g):
-        f = _rates(p_g, y_g, m_g, t)
-        J = jax.jacfwd(lambda yy: _rates(p_g, yy, m_g, t))(y_g)
-        return jnp.linalg.solve(jnp.eye(2, dtype=y_g.dtype) - dt * J, dt * f)
+    With the controller's integral eliminated (`_raw_output`), the speed at the end of the substep is
+    the root of g(v) = m·(v − v⁰)/dt − F(v) + F_drag(v), which increases strictly in v (the drive force
+    falls and the drag rises with speed), so it is bracketed by [min(v⁰, 0), max(v⁰, 0) + dt·F_max/m].
+    The bracket is narrowed to the side of the controller's working band (where the force changes
+    steeply with speed) that holds the root, then Newton's method runs in it, bisecting whenever a
+    step would leave it.     """
+    mass = p.belt_mass + load_mass
+    t_end = t + dt
 
-    delta = jax.vmap(one, in_axes=(0, 1, 0), out_axes=1)(p, y, load_mass)
-    return v + delta[0], integral + delta[1]
+    def g(speed):
+        raw, slope = _raw_output(p, p.setpoint - speed, integral, dt)
+        force = p.max_force * smooth_clip(raw)
+        value = mass * (speed - v) / dt - force + drag_force(p, speed, load_mass, t_end)
+        derivative = mass / dt + p.max_force * _clip_slope(raw) * slope + _drag_slope(p, speed, load_mass, t_end)
+        return value, derivative
+
+    pad = jnp.finfo(v.dtype).eps * (1.0 + jnp.abs(v))
+    lo = jnp.minimum(v, 0.0) - pad
+    hi = jnp.maximum(v, 0.0) + dt * p.max_force / mass + pad
+    # The controller's band: full force below v_full, none above v_none (raw = 1 + blend, −blend).
+    gain = (p.kp + dt * p.ki) / p.max_force
+    for edge in (p.setpoint - (1.0 + SATURATION_BLEND - integral) / gain,
+                 p.setpoint - (-SATURATION_BLEND - integral) / gain):
+        inside = (edge > lo) & (edge < hi)
+        value, _ = g(jnp.where(inside, edge, v))
+        lo = jnp.where(inside & (value <= 0), edge, lo)
+        hi = jnp.where(inside & (value >= 0), edge, hi)
+    x = jnp.clip(v, lo, hi)
+    for _ in range(SUBSTEP_ITERATIONS):  # unrolled: the iterations fuse into one loop over the segments
+        value, derivative = g(x)
+        lo, hi = jnp.where(value < 0, x, lo), jnp.where(value > 0, x, hi)
+        newton = x - value / derivative
+        x = jnp.where((newton >= lo) & (newton <= hi), newton, 0.5 * (lo + hi))
+    error = p.setpoint - x
+    raw, _ = _raw_output(p, error, integral, dt)
+    return x, raw - p.kp * error / p.max_force

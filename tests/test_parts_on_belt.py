@@ -9,18 +9,21 @@ from scipy.integrate import solve_ivp
 
 import twin
 from line_scenes import belt_in_still_air, small_line
+from tolerances import DTYPES, tol
 from twin.kernels import parts as part_physics
+from twin.rollout import time_step
 
 BELT_EXACT_RTOL = 1e-3  # the issue's bound; the exponential update is exact, so float64 lands far inside it
 BELT_SPEED_RTOL = 1e-3  # the belt's PI controller holds the setpoint within this under a small part load
 CURE_RTOL = 1e-6  # closed-form cure vs a tight adaptive ODE solve
+BELT_END = 19.5  # m, path length of belt_in_still_air (the part leaves there)
 
 
-def test_part_cools_exponentially_with_distance():
+def test_part_cools_exponentially_with_distance(precision):
     """T(x) = T∞ + (T0 − T∞)·exp(−x/(v·τ)), τ = m·c/(h·A), for a part riding through still air."""
     spec = belt_in_still_air(T_air=20.0, T0=80.0, speed=0.1)
     scene = twin.scene_from_mapping(spec)
-    layout, params, state = twin.build(scene, jnp.float64)
+    layout, params, state = twin.build(scene, DTYPES[precision])
     parts = spec["conveyors"]["belt"]["parts"]
     tau = parts["mass"] * parts["c_p"] / (parts["h"] * parts["area"])
     for n_steps in (7, 60, 150):
@@ -33,6 +36,41 @@ def test_part_cools_exponentially_with_distance():
         assert x == pytest.approx(0.1 * 0.7 * n_steps, rel=BELT_SPEED_RTOL)
 
 
+def _picked_at_the_end(spec: dict, precision: str, halve: bool = False):
+    """(temperature °C, cure, exit time s) of the one part that rode belt_in_still_air to its end, at the
+    automatic dt (or half of it)."""
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
+    dt = time_step(layout, params, twin.Solver())
+    solver = twin.Solver(dt=dt / 2) if halve else twin.Solver()
+    final, _ = twin.rollout(layout, params, state, solver, duration=250.0)
+    p = final.parts
+    assert int(p.n_out[0]) == 1
+    return float(p.last_T[0, 0]), float(p.last_alpha[0, 0]), float(p.exit_times[0, 0])
+
+
+def test_pick_temperature_and_cure_are_taken_at_the_exit_time(precision):
+    """The belt law at the part's exit, at the automatic dt: T(L) = T∞ + (T₀ − T∞)·exp(−L/(vτ)), and
+    the cure the ODE gives along that history; halving dt leaves both (almost) unchanged. Before, both
+    were end-of-step values: one dt of extra exchange (−7e-4 relative here)."""
+    spec = belt_in_still_air(T_air=20.0, T0=80.0, speed=0.1)
+    parts = spec["conveyors"]["belt"]["parts"]
+    parts["cure"] = {"A": 2.0e6, "Ea": 5.5e4, "n": 1.5}
+    tau = parts["mass"] * parts["c_p"] / (parts["h"] * parts["area"])
+    T, alpha, t_out = _picked_at_the_end(spec, precision)
+    assert t_out == pytest.approx(BELT_END / 0.1, rel=BELT_SPEED_RTOL)
+    assert T == pytest.approx(20.0 + 60.0 * np.exp(-BELT_END / (0.1 * tau)), rel=tol("belt_law", precision))
+
+    def rate(t, a):
+        T_t = 20.0 + 60.0 * np.exp(-t / tau)
+        return 2.0e6 * np.exp(-5.5e4 / (part_physics.GAS_CONSTANT * (T_t + part_physics.KELVIN))) * (1 - a) ** 1.5
+
+    ode = solve_ivp(rate, (0.0, t_out), [0.0], rtol=1e-12, atol=1e-14).y[0, -1]
+    assert alpha == pytest.approx(ode, rel=tol("cure_at_pick", precision))
+    T_half, alpha_half, _ = _picked_at_the_end(spec, precision, halve=True)
+    assert T_half == pytest.approx(T, rel=tol("pick_temperature_halving_dt", precision))
+    assert alpha_half == pytest.approx(alpha, rel=tol("cure_at_pick", precision))
+
+
 @pytest.mark.parametrize("n", [0.5, 1.0, 1.5, 2.5])
 def test_cure_closed_form_matches_ode(n):
     A, Ea, T, dt = 2.0e6, 5.5e4, 90.0, 40.0
@@ -42,9 +80,9 @@ def test_cure_closed_form_matches_ode(n):
     assert float(got) == pytest.approx(ode.y[0, -1], rel=CURE_RTOL)
 
 
-def test_parts_conserved_and_picked_alternately():
+def test_parts_conserved_and_picked_alternately(precision):
     scene = twin.scene_from_mapping(small_line())
-    layout, params, state = twin.build(scene, jnp.float64)
+    layout, params, state = twin.build(scene, DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=400)
     p = final.parts
     assert int(p.n_in[0]) == int(p.n_out[0]) + int(jnp.sum(p.alive[0]))
@@ -52,13 +90,13 @@ def test_parts_conserved_and_picked_alternately():
     assert np.all(np.isfinite(np.asarray(p.last_T[0])))  # both robots have picked
 
 
-def test_parts_bunch_on_a_slower_segment_and_are_all_kept():
+def test_parts_bunch_on_a_slower_segment_and_are_all_kept(precision):
     """A fast infeed onto a belt four times slower: parts close up, none is lost or duplicated."""
     spec = small_line()
     spec["conveyors"]["belt"]["speed"] = 0.2
     spec["conveyors"]["belt"]["segments"] = {"fast": {"length": 2.0}, "slow": {"speed": 0.05}}
     spec["conveyors"]["belt"]["parts"].update(spacing=0.5, length=0.05, min_gap=0.05)  # pitch 0.1 < 0.125
-    layout, params, state = twin.build(twin.scene_from_mapping(spec), jnp.float64)
+    layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=300)
     p = final.parts
     on_belt = int(jnp.sum(p.alive[0]))

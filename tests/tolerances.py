@@ -10,8 +10,26 @@ import jax.numpy as jnp
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
+F32, F64 = "float32", "float64"
+
 TOLERANCES: dict[str, dict[str, float]] = {
-    # name: {precision: tolerance}
+    # Relative errors of line laws (tests/test_stations.py). float32 carries times of ~1e4 s at an ulp of
+    # ~1e-3 s, so its cycle times are good to ~1e-5.
+    "bottleneck_throughput": {F32: 1e-5, F64: 5e-9},  # vs 1/(t_max + close-up time); measured 2.5e-6, 1.1e-9
+    "first_exit_time": {F32: 2e-6, F64: 2e-7},  # measured 3.7e-7, 4.9e-8
+    # busy + blocked + starved = run time, per station, relative to the run: float32 sums 36,000 step
+    # increments of ~0.2 s into ~7,000 s; measured 8e-5, 2.5e-13.
+    "station_time_balance": {F32: 3e-4, F64: 1e-11},
+    "infeed_throughput": {F32: 5e-5, F64: 5e-8},  # measured 6.9e-6, 8.1e-9
+    "pick_throughput": {F32: 1e-4, F64: 1e-4},  # measured 2.5e-5, 3.1e-5: the belt's speed dips under load
+    # AD vs float64 central differences of throughput in belt speed: the differences cross part-entry
+    # events (they move between 9e-5 and 3e-4 with the step); measured 9.8e-5 (float32 AD), 9.1e-5.
+    "throughput_gradient": {F32: 2e-4, F64: 2e-4},
+    # Parts on a belt through still air (tests/test_parts_on_belt.py), relative. The law holds up to the
+    # belt's speed dip as the part lands (the exit is 1.5 ms late of L/v).
+    "belt_law": {F32: 1e-5, F64: 3e-6},  # measured 2.9e-6, 1.06e-6
+    "pick_temperature_halving_dt": {F32: 5e-6, F64: 1e-12},  # measured 1.1e-6, 3e-15
+    "cure_at_pick": {F32: 1e-5, F64: 5e-6},  # vs an adaptive ODE solve; measured 1.4e-6, 1.7e-6
 }
 
 

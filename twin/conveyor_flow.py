@@ -82,22 +82,37 @@ def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, t,
     parts, free_since, ride = stations.serve_and_release(c, conveyor, params, parts, dt)
     riding = on_belt & ~parts.serving[c]
     free = jnp.where(riding, s_old + ride * belts.displacement(conveyor, s_old, travel), s_old)
-    pick_at = jnp.asarray(np.asarray(conveyor.stations), s_old.dtype)[parts.station[c]]
-    target = stations.gate(conveyor, parts.next_station[c], free, pick_at)
+    target = stations.gate(conveyor, parts.next_station[c], free, _pick_points(conveyor, parts, c))
     s = jnp.where(on_belt, stations.keep_gaps(target, s_old, on_belt, params.part_pitch[c]), s_old)
     early = dt * ride * jnp.clip((free - target) / jnp.where(free > s_old, free - s_old, 1.0), 0.0, 1.0)
-    parts = stations.arrive(c, conveyor, params, parts.replace(s=parts.s.at[c].set(s)), free_since, early, dt)
+    parts, fresh, early_fresh = _let_in(c, conveyor, params, parts.replace(s=parts.s.at[c].set(s)), on_belt, s,
+                                        travel, t, dt)
+    alive, s, early = on_belt | fresh, parts.s[c], jnp.where(fresh, early_fresh, early)
+    parts = stations.arrive(c, conveyor, params, parts, free_since, early, _lead(conveyor, params, parts, c, travel, dt),
+                            dt)
 
     # Exact by construction: a part not held back by the queue sits on its gate bit for bit (keep_gaps).
-    picked, when, parts = _pick(c, conveyor, params, parts, on_belt, s >= pick_at, t + dt - early, t + dt)
+    pick_at = _pick_points(conveyor, parts, c)
+    picked, when, parts = _pick(c, conveyor, params, parts, alive, s >= pick_at, t + dt - early, t + dt)
     parts = _record_exits(c, parts, picked, when)
-    station = parts.station[c]
-    parts, fresh = _let_in(c, conveyor, params, parts, on_belt & ~picked, on_belt, s, travel, t, dt)
-    active = on_belt | fresh
+    parts = parts.replace(alive=parts.alive.at[c].set(alive & ~picked))
     since = jnp.where(on_belt, t, parts.t_in[c])
     until = jnp.where(picked, when, t + dt)
-    parts = parts.replace(wip=parts.wip.at[c].add(jnp.sum(jnp.where(active, until - since, 0.0))))
-    return parts, (active, since, until, jnp.where(on_belt, s_old, parts.s[c]), picked, station)
+    parts = parts.replace(wip=parts.wip.at[c].add(jnp.sum(jnp.where(alive, until - since, 0.0))))
+    return parts, (alive, since, until, jnp.where(on_belt, s_old, s), picked, parts.station[c])
+
+
+def _lead(conveyor, params: Params, parts: PartsState, c: int, travel, dt: float):
+    """s a queued part needs to close up one pitch to each processing station (padded to q)."""
+    q = parts.starved.shape[1]
+    at = jnp.asarray(np.pad(conveyor.station_at, (0, q - len(conveyor.station_at))), parts.s.dtype)
+    speed = travel[belts.segment_of(conveyor, at)] / dt
+    return params.part_pitch[c] / jnp.maximum(speed, jnp.finfo(parts.s.dtype).tiny)
+
+
+def _pick_points(conveyor, parts: PartsState, c: int):
+    """Arc length of the pick station each part on conveyor c goes to, m."""
+    return jnp.asarray(np.asarray(conveyor.stations), parts.s.dtype)[parts.station[c]]
 
 
 def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station, arrival, end):
@@ -116,16 +131,18 @@ def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station
     return picked, when, parts.replace(robot_free_at=parts.robot_free_at.at[c].set(free_at))
 
 
-def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, occupied, s, travel, t, dt: float):
+def _let_in(c: int, conveyor, params: Params, parts: PartsState, occupied, s, travel, t, dt: float):
     """A new part enters at the path start every `spacing` of infeed belt travel, when there is room.
 
-    `alive`: parts on the belt at the end of the step; `occupied`: slots in use at its start (a slot
-    freed by a pick this step is reused only from the next step, so each slot holds one part per step).
-    Returns the parts and the mask of the slot that took a new part.
+    `occupied`: slots in use at the step start (a slot freed by a pick this step is reused only from the
+    next step, so each slot holds one part per step); `s`: their positions at the step end. A part that
+    would have ridden past its first gate (station or pick point) within the step waits there.
+    Returns the parts, the mask of the slot that took a new part, and how long it has waited at its
+    gate by the step end (s).
     """
     spacing, pitch = params.part_spacing[c], params.part_pitch[c]
     infeed = travel[conveyor.segments[0]]  # belt travel at the path start this step
-    behind = jnp.min(jnp.where(alive, s, jnp.inf))  # the last part on the belt
+    behind = jnp.min(jnp.where(occupied, s, jnp.inf))  # the last part on the belt
     # A queue backed up to the infeed parks its last part one pitch in, up to rounding of the pitch sums.
     room = behind >= pitch - stations.position_tolerance(s.dtype, conveyor.length)
     moved = parts.travel[c] + infeed
@@ -134,23 +151,27 @@ def _let_in(c: int, conveyor, params: Params, parts: PartsState, alive, occupied
     limit = jnp.maximum(jnp.minimum(spacing, behind - pitch), 0.0)
     residual = jnp.where(enter, jnp.clip(moved - spacing, 0.0, limit), 0.0)
     slot = jnp.argmin(occupied)  # first free slot; capacity exceeds what the belt can hold
-    fresh = enter & (jnp.arange(alive.shape[0]) == slot)
+    fresh = enter & (jnp.arange(occupied.shape[0]) == slot)
     station = parts.n_in[c] % len(conveyor.stations)
+    first_gate = stations.station_positions(conveyor, s.dtype)[0] if conveyor.station_names else jnp.asarray(
+        np.asarray(conveyor.stations), s.dtype)[station]
+    at = jnp.minimum(residual, first_gate)
+    per_metre = dt / jnp.where(infeed > 0, infeed, 1.0)  # s per metre of infeed travel this step
     waiting = jnp.minimum(moved, spacing)  # a blocked infeed holds its next part, it does not pile up
-    entered_at = t + dt - residual * dt / jnp.where(infeed > 0, infeed, 1.0)
-    return parts.replace(
-        s=parts.s.at[c].set(jnp.where(fresh, residual, s)),
+    parts = parts.replace(
+        s=parts.s.at[c].set(jnp.where(fresh, at, s)),
         T=parts.T.at[c].set(jnp.where(fresh, params.part_T0[c], parts.T[c])),
         alpha=parts.alpha.at[c].set(jnp.where(fresh, 0.0, parts.alpha[c])),
-        alive=parts.alive.at[c].set(alive | fresh),
+        alive=parts.alive.at[c].set(occupied | fresh),
         id=parts.id.at[c].set(jnp.where(fresh, parts.n_in[c], parts.id[c])),
-        t_in=parts.t_in.at[c].set(jnp.where(fresh, entered_at, parts.t_in[c])),
+        t_in=parts.t_in.at[c].set(jnp.where(fresh, t + dt - residual * per_metre, parts.t_in[c])),
         station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
         next_station=parts.next_station.at[c].set(jnp.where(fresh, 0, parts.next_station[c])),
         serving=parts.serving.at[c].set(parts.serving[c] & ~fresh),
         travel=parts.travel.at[c].set(jnp.where(enter, residual, waiting)),
         n_in=parts.n_in.at[c].add(enter.astype(parts.n_in.dtype)),
-    ), fresh
+    )
+    return parts, fresh, (residual - at) * per_metre
 
 
 def _record_exits(c: int, parts: PartsState, picked, when) -> PartsState:

@@ -41,10 +41,13 @@ def station_positions(conveyor, dtype):
 def serve_and_release(c: int, conveyor, params: Params, parts: PartsState, dt: float):
     """Advance service by dt and release the finished parts that have room downstream.
 
-    Returns the parts; per station (padded to q), how long before the step's end it became free (s):
-    dt if it was empty all step, the time since its part finished if that part left, 0 if it is still
-    busy (a part arriving this step starts service no earlier than that); and per part the fraction of
-    the step it may ride (1, or for a part released this step the time since its service ended).
+    A finished part leaves at the later of the end of its service and the moment room appeared
+    downstream (at once if there was room at the step start, else when the part ahead left the next
+    station this step), so releases, rides and blocked times are exact in continuous time, not whole
+    steps. Returns the parts; per station (padded to q), how long before the step's end it became
+    free (s): dt if it was empty all step, the time since its part left, 0 if it is still busy (a part
+    arriving this step starts service no earlier than that); and per part the fraction of the step it
+    may ride (1, or for a part released this step the time since it left).
     """
     K, q = len(conveyor.station_names), parts.blocked.shape[1]
     if K == 0:
@@ -52,26 +55,36 @@ def serve_and_release(c: int, conveyor, params: Params, parts: PartsState, dt: f
     alive, serving, nxt = parts.alive[c], parts.serving[c], parts.next_station[c]
     dwell = jnp.where(serving, parts.dwell[c] - dt, parts.dwell[c])
     done = serving & (dwell <= 0.0)
+    since_done = jnp.clip(-dwell / dt, 0.0, 1.0)  # fraction of the step since each part's service ended
     committed = jnp.sum(alive[:, None] & (nxt[:, None] == jnp.arange(K + 1)[None, :]), axis=0)
     release = jnp.zeros_like(done)
+    ride = jnp.zeros_like(dwell)
+    left = [jnp.zeros((), dwell.dtype)] * (K + 1)  # per station: fraction of the step since its part left
+    before = committed  # counts before the station downstream released its part this step
     for k in reversed(range(K)):  # downstream first: a release frees room for the station before it
-        may = True if k == K - 1 else committed[k + 1] <= conveyor.buffers[k + 1]
+        if k == K - 1:
+            may, room = True, 1.0
+        else:
+            limit = conveyor.buffers[k + 1]
+            may = committed[k + 1] <= limit
+            room = jnp.where(before[k + 1] <= limit, 1.0, left[k + 1])
         leaving = done & (nxt == k) & may
+        ride = jnp.where(leaving, jnp.minimum(since_done, room), ride)
+        left[k] = jnp.max(jnp.where(leaving, ride, 0.0))
+        before = committed
         committed = committed.at[k + 1].add(jnp.sum(leaving)).at[k].add(-jnp.sum(leaving))
         release = release | leaving
-    stuck = done & ~release
     here = jnp.where(serving, nxt, q)  # index q is dropped: not at a station
+    blocked = jnp.where(done, jnp.maximum(since_done - ride, 0.0) * dt, 0.0)  # finished, waiting for room
     parts = parts.replace(
         dwell=parts.dwell.at[c].set(dwell),
         serving=parts.serving.at[c].set(serving & ~release),
         next_station=parts.next_station.at[c].set(jnp.where(release, nxt + 1, nxt)),
-        blocked=parts.blocked.at[c].add(jnp.zeros(q, dwell.dtype).at[here].max(jnp.where(stuck, dt, 0.0),
-                                                                                 mode="drop")),
+        blocked=parts.blocked.at[c].add(jnp.zeros(q, dwell.dtype).at[here].add(blocked, mode="drop")),
     )
     was_busy = jnp.zeros(q, bool).at[here].set(True, mode="drop")
-    finished = jnp.zeros(q, dwell.dtype).at[here].max(jnp.where(release, -dwell, 0.0), mode="drop")
-    riding = jnp.where(release, jnp.clip(-dwell / dt, 0.0, 1.0), 1.0)
-    return parts, jnp.where(was_busy, finished, dt), riding
+    free_for = dt * jnp.stack(left[:K] + [jnp.zeros((), dwell.dtype)] * (q - K))
+    return parts, jnp.where(was_busy, free_for, dt), jnp.where(release, ride, 1.0)
 
 
 def gate(conveyor, next_station, s_free, pick_at):
@@ -98,11 +111,14 @@ def keep_gaps(target, s_old, alive, pitch):
     return jnp.zeros_like(target).at[order].set(capped)
 
 
-def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, early, dt: float) -> PartsState:
+def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, early, lead, dt: float) -> PartsState:
     """Parts that reached a free station start service there; empty stations count starved time.
 
     early: s each part has been at its station's position by the end of the step (how far its belt
-    travel overshot the gate); service starts at the later of its arrival and the station freeing.
+    travel overshot the gate); lead: s a follower needs to close up one pitch to each station (pitch
+    over belt speed there). Service starts at the later of the part's arrival, the station freeing and,
+    when the station's previous part left this step, that moment plus the lead (the follower queued one
+    pitch behind cannot be there sooner). Starved time is the time each station stood empty, exactly.
     """
     K, q = len(conveyor.station_names), parts.starved.shape[1]
     if K == 0:
@@ -113,10 +129,12 @@ def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, earl
     # The part that reaches a station is the front of its queue, so at most one starts per station.
     start = reached & ~busy[jnp.minimum(nxt, q - 1)]
     station = jnp.minimum(nxt, K - 1)
-    busy = busy.at[jnp.where(start, nxt, q)].set(True, mode="drop")
+    free = jnp.where(free_since < dt, jnp.maximum(free_since - lead, 0.0), free_since)
+    offset = jnp.minimum(early, free[station])  # s before the step end its service started
+    started = jnp.zeros(q, dtype=s.dtype).at[jnp.where(start, nxt, q)].set(offset, mode="drop")
+    empty = jnp.where(busy, 0.0, free_since - started)
     return parts.replace(
         serving=parts.serving.at[c].set(serving | start),
-        dwell=parts.dwell.at[c].set(jnp.where(
-            start, params.service_time[c][station] - jnp.minimum(early, free_since[station]), parts.dwell[c])),
-        starved=parts.starved.at[c].add(jnp.where((jnp.arange(q) < K) & ~busy, dt, 0.0)),
+        dwell=parts.dwell.at[c].set(jnp.where(start, params.service_time[c][station] - offset, parts.dwell[c])),
+        starved=parts.starved.at[c].add(jnp.where(jnp.arange(q) < K, empty, 0.0)),
     )
