@@ -3,20 +3,23 @@
 The public surface; everything else may change:
 
     scene = twin.load_scene("gigafactory_cell", overrides=["heaters.oven_1.setpoint=130"])
-    result = twin.simulate(scene, duration=3600.0)
+    result = twin.simulate(scene, duration=3600.0)              # or twin.Solver(method="steady")
     layout, params, state = twin.build(scene)                   # for gradients:
-    final, readings = twin.rollout(layout, params, state, twin.Solver(), dt=1.0, n_steps=600)
+    final, readings = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=600)
+    twin.time_step(layout, params, solver)                      # the dt both of them step with
 """
 
 from twin.build import build
-from twin.errors import SceneError, TwinInputError
-from twin.model import Layout, Params, State
-from twin.rollout import rollout
+from twin.errors import SceneError, SimulationError, TwinInputError
+from twin.model import Layout, Params, State, Status
+from twin.rollout import rollout, time_step
 from twin.run_files import write_run
 from twin.scene_files import load_scene
 from twin.scene_validation import scene_from_mapping
 from twin.schema import Scene
 from twin.simulate import Result, simulate
+from twin.status import check as check_status
+from twin.steady import steady_state
 from twin.step import Solver, make_step
 
 __all__ = [
@@ -25,14 +28,19 @@ __all__ = [
     "Result",
     "Scene",
     "SceneError",
+    "SimulationError",
     "Solver",
     "State",
+    "Status",
     "TwinInputError",
     "build",
+    "check_status",
     "load_scene",
     "make_step",
     "rollout",
     "scene_from_mapping",
     "simulate",
+    "steady_state",
+    "time_step",
     "write_run",
 ]

@@ -27,9 +27,10 @@ from twin.model import (
     State,
 )
 from twin.kernels.belt import BeltParams, drag_force
-from twin.kernels.control import unclip
+from twin.kernels.control import smooth_clip, unclip
 from twin.scene_checks import FLOW_SENSORS, Floor, surface_face
 from twin.schema import Scene
+from twin.step import thermostat_readings
 
 
 def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
@@ -335,8 +336,14 @@ def running_belts(params: Params) -> BeltState:
     return BeltState(v=b.setpoint, integral=unclip(hold), energy=zeros, charge=zeros, heat=zeros)
 
 
+def thermostat_output(layout: Layout, params: Params, T, integral):
+    """The heaters' PI output (fraction of full power) for the field T (°C) and their integrals."""
+    return smooth_clip(params.heater_kp * (params.heater_setpoint - thermostat_readings(layout, T)) + integral)
+
+
 def initial_state(layout: Layout, params: Params, T0: float) -> State:
-    """The hall at uniform T0 (°C), heaters idle, belts empty."""
+    """The hall at uniform T0 (°C), the thermostats' integrals at zero (their outputs what the
+    proportional term asks for), belts empty and running at their setpoints."""
     dtype = params.zone_k.dtype
     nh, nc, n, r = len(layout.heater_names), len(layout.conveyors), layout.capacity, layout.max_stations
     q = layout.max_processing
@@ -370,7 +377,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         t=jnp.zeros((), dtype),
         T=jnp.full(layout.shape, T0, dtype),
         heater_integral=zeros(nh),
-        heater_output=zeros(nh),
+        heater_output=thermostat_output(layout, params, jnp.full(layout.shape, T0, dtype), zeros(nh)),
         heater_energy=zeros(nh),
         parts=parts,
         belts=running_belts(params),

@@ -157,5 +157,5 @@ def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solve
             status.check(layout, state)
         except TRACED:
             raise TypeError("rollout(throw=True) needs concrete values: call it outside jit, or check "
-                            "final.status with twin.status.check after the jitted call") from None
+                            "final.status with twin.check_status(layout, final) after the jitted call") from None
     return state, readings

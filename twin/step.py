@@ -130,7 +130,7 @@ def scheduled_sources(layout: Layout, params: Params, t, dtype):
     return total
 
 
-def _thermostats(layout: Layout, field):
+def thermostat_readings(layout: Layout, field):
     """Thermostat readings (h,) of a field, °C."""
     weights = jnp.asarray(layout.thermostat_w, field.dtype)
     return sampling.gather(field, jnp.asarray(layout.thermostat_idx), weights)
@@ -164,10 +164,10 @@ def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params,
     T = state.T + delta
     if not n_heaters:
         return T, u0, state.heater_integral, jnp.zeros_like(u0), converged, bcs1
-    error_start = params.heater_setpoint - _thermostats(layout, state.T)
-    response = jax.vmap(lambda field: _thermostats(layout, field))(responses).T  # [thermostat, heater]
+    error_start = params.heater_setpoint - thermostat_readings(layout, state.T)
+    response = jax.vmap(lambda field: thermostat_readings(layout, field))(responses).T  # [thermostat, heater]
     output, integral, settled = control.pi_implicit(
-        params.heater_setpoint - _thermostats(layout, T), response, state.heater_integral, u0,
+        params.heater_setpoint - thermostat_readings(layout, T), response, state.heater_integral, u0,
         params.heater_ki * error_start, params.heater_kp, params.heater_ki, dt, theta_c)
     T = T + jnp.tensordot(output, responses, 1)
     energy = dt * params.heater_power * (theta_c * output + (1.0 - theta_c) * u0)
