@@ -361,7 +361,7 @@ def _loss_rates(coeffs: Coefficients, boundaries: Boundaries, shape: tuple[int, 
             if T_max is not None and not _static_zero(face.radiation):
                 # The radiation linearised at T_max, in series with the half cell before the face.
                 R, G = 4.0 * entry(face.radiation) * (T_max + KELVIN) ** 3, entry(face.contact)
-                rate = rate + R * G / jnp.where(R + G > 0, R + G, 1.0)
+                rate = rate + G / (1.0 + G / R)  # R·G/(R + G), finite for R = 0 or inf
             local = local + jnp.where(iota == (0 if side == 0 else n - 1), rate, 0.0)
     return conduction, local
 

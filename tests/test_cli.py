@@ -64,6 +64,16 @@ def _broken_yaml(tmp_path) -> str:
     return "scene=broken.yaml"
 
 
+def _line_on_a_1d_grid(tmp_path) -> str:
+    scene = small_line()
+    scene["grid"] = {"size": [8.0], "spacing": 0.5}
+    for key in ("zones", "ambient", "heaters", "hvac", "robots", "sensors"):
+        scene.pop(key)
+    scene["boundaries"] = {"x_min": scene["boundaries"]["x_min"]}
+    (tmp_path / "line_1d.yaml").write_text(yaml.safe_dump(scene))
+    return "scene=line_1d.yaml"
+
+
 BAD_INPUTS = [
     pytest.param(["simulate", "+scene.zones.oven_shell.k=-3"],
                  "twin simulate: error: scene.zones.oven_shell.k: -3.0 — conductivity must be > 0", id="negative-k"),
@@ -77,6 +87,18 @@ BAD_INPUTS = [
     pytest.param(["simulat"], "twin: error: unknown command 'simulat'", id="unknown-command"),
     pytest.param(["simulate", "-m", "duration=60,-5"], "twin simulate: error: duration: -5", id="sweep-bad-value"),
     pytest.param(["simulate", "-m", "nokey=1,2"], "Could not override 'nokey'", id="sweep-unknown-key"),
+    pytest.param(["simulate", "+scene.sources.press.box=[[20.0,4.0],[22.0,5.0]]", "+scene.sources.press.power=-5"],
+                 "scene.sources.press.power: -5.0 — power must be ≥ 0 W", id="source-negative-power"),
+    pytest.param(["simulate", "solver=steady"], "scene.conveyors.main.parts: 'parts' — parts move", id="steady-with-parts"),
+    pytest.param(["simulate", _line_on_a_1d_grid], "scene.conveyors.belt.path[0]: [0.25, 2.0] — expected 1 coordinates [x]",
+                 id="1d-grid-2d-conveyor"),
+    pytest.param(["simulate", "+scene.sensors.wall={kind: surface_temperature, position: [10.0, 6.0], period: 10.0}"],
+                 "scene.sensors.wall.position: [10.0, 6.0] — a surface sensor must lie on a boundary face",
+                 id="surface-sensor-off-every-face"),
+    pytest.param(["simulate", "solver=backward_euler", "solver.dt=600"],
+                 "solver.dt: 600.0 — must be ≤ 30 s, half the part interval on conveyor 'main'", id="dt-above-a-bound"),
+    pytest.param(["simulate", "scene.boundaries.x_min.temperature=1.0e30", "duration=600"],
+                 "simulation: temperature field became non-finite at t = ", id="non-finite-run"),
 ]
 
 

@@ -163,7 +163,9 @@ def _report_steady(result, m: dict) -> None:
     print(f"twin simulate: {result.scene.name}, steady state {state} in {info['iterations']} iterations: residual "
           f"{info['residual_K']:.2g} K (tolerance {info['tolerance_K']:.2g} K), net imbalance "
           f"{info['imbalance_W']:.3g} W")
-    print(f"  heater power {m['heater_power_W'] / 1e3:.2f} kW, conveyor power {m['conveyor_power_W'] / 1e3:.2f} kW")
+    faces = ", ".join(f"{name} {heat:+.4g} W" for name, heat in info["face_heat_W"].items())
+    print(f"  heater power {m['heater_power_W'] / 1e3:.3g} kW, conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW"
+          + (f"; heat in through the faces: {faces}" if faces else ""))
     if not info["converged"]:
         print("  warning: the steady solve stopped at its iteration cap; the field is not yet steady — check the "
               "scene (an insulated domain has no unique steady state) or use a transient solver", file=sys.stderr)

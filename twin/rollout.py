@@ -55,8 +55,12 @@ def time_step(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
                              "or twin.simulate")
     bounds = {}
     if solver.method == "explicit":
-        bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = _explicit_limit(
-            layout, params, _hottest(params) + TEMPERATURE_MARGIN, solver.safety)
+        limit = _explicit_limit(layout, params, _hottest(params) + TEMPERATURE_MARGIN, solver.safety)
+        if not 0.0 < limit < math.inf:
+            raise TwinInputError("solver.method", solver.method, f"the explicit stability limit is {limit:g} s: a "
+                                 "value in the scene is out of the precision's range; check it, or use an implicit "
+                                 "solver (solver=backward_euler)")
+        bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = limit
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
             speed = params.belts.setpoint[conveyor.segments[0]]

@@ -96,8 +96,20 @@ def steady_state(layout: Layout, params: Params, state: State, solver: step_mod.
         dt = min(DT_MAX, dt * GROWTH) if residual < previous else max(DT_START, dt / GROWTH)
         previous = residual
     info = {"iterations": iteration, "residual_K": residual, "tolerance_K": tol, "converged": residual <= tol,
-            "imbalance_W": abs(float(imbalance)), "unconverged_linear_solves": unconverged}
+            "imbalance_W": abs(float(imbalance)), "unconverged_linear_solves": unconverged,
+            "face_heat_W": face_heat(layout, params, state, fixed)}
     return state, info
+
+
+def face_heat(layout: Layout, params: Params, state: State, fixed: step_mod.Fixed) -> dict[str, float]:
+    """W into the domain through each non-adiabatic face (negative: heat lost), at the state's time."""
+    bcs = step_mod.boundaries(layout, params, fixed.k_cell, state.t)
+    out = {}
+    for face in layout.faces:
+        one = tuple(tuple(f if (axis, side) == (face.axis, face.side) else None for side, f in enumerate(pair))
+                    for axis, pair in enumerate(bcs))
+        out[face.name] = float(thermal.boundary_heat_rate(state.T, fixed.coeffs, one, layout.cell_volume))
+    return out
 
 
 def simulate_steady(scene: Scene, solver: step_mod.Solver, dtype):

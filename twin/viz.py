@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,21 @@ def _quiet_vtk() -> None:
         pass
 
 
+STRIP = 8.0  # a 1D field is drawn as a band 1/STRIP of its length high
+
+
+def _strip_height(layout: Layout) -> float:
+    return layout.spacing[0] * layout.shape[0] / STRIP
+
+
 def field_grid(layout: Layout, T: np.ndarray) -> pv.ImageData:
-    """The temperature field (array order) as cell data of an ImageData in x, y(, z) coordinates."""
-    dims = [n + 1 for n in layout.shape[::-1]] + [1] * (3 - layout.ndim)
-    spacing = list(layout.spacing) + [1.0] * (3 - layout.ndim)
+    """The temperature field (array order) as cell data of an ImageData in x, y(, z) coordinates; a 1D
+    field as a band of one cell across."""
+    if layout.ndim == 1:
+        dims, spacing = [layout.shape[0] + 1, 2, 1], [layout.spacing[0], _strip_height(layout), 1.0]
+    else:
+        dims = [n + 1 for n in layout.shape[::-1]] + [1] * (3 - layout.ndim)
+        spacing = list(layout.spacing) + [1.0] * (3 - layout.ndim)
     grid = pv.ImageData(dimensions=dims, spacing=spacing)
     # VTK orders cells x fastest, which is C order of the (…, y, x) array.
     grid.cell_data["temperature_degC"] = np.asarray(T, float).ravel(order="C")
@@ -46,29 +58,30 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
         plane_z = _line_height(scene, layout.spacing[2] * layout.shape[0])
         grid = grid.slice(normal="z", origin=(0.0, 0.0, plane_z))
         title = f"{title or scene.name} — slice at z = {plane_z:.2f} m"
-    aspect = scene.grid.size[0] / scene.grid.size[1]
+    aspect = STRIP if layout.ndim == 1 else scene.grid.size[0] / scene.grid.size[1]
+    lifted = functools.partial(_lifted, y=0.5 * _strip_height(layout) if layout.ndim == 1 else None)
     plotter = pv.Plotter(off_screen=True, window_size=(1600, max(400, int(1600 / aspect) + 220)))
     plotter.add_mesh(grid, scalars="temperature_degC", cmap="inferno",
                      scalar_bar_args={"title": "temperature (°C)", "vertical": False, "color": "white",
                                       "fmt": "%.0f", "n_labels": 6})
     lift = plane_z + 0.05
     for conveyor in scene.conveyors.values():
-        pts = _lifted(conveyor.path, lift)
+        pts = lifted(conveyor.path, lift)
         plotter.add_mesh(pv.lines_from_points(pts), color=LINE_COLOUR, line_width=5)
-    radius = min(max(0.012 * scene.grid.size[0], 0.2), 0.6)
+    radius = min(max(0.012 * scene.grid.size[0], 0.2), 0.6) if layout.ndim > 1 else 0.25 * _strip_height(layout)
     for robot in scene.robots.values():
-        plotter.add_mesh(pv.Sphere(radius=radius, center=_lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
+        plotter.add_mesh(pv.Sphere(radius=radius, center=lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
     for conveyor in layout.conveyors:
         for at in conveyor.station_at:
             point = [np.interp(at, conveyor.arc, conveyor.vertices[:, d]) for d in range(layout.ndim)]
-            plotter.add_mesh(pv.Cube(center=_lifted([point], lift)[0], x_length=0.4 * radius, y_length=2 * radius,
+            plotter.add_mesh(pv.Cube(center=lifted([point], lift)[0], x_length=0.4 * radius, y_length=2 * radius,
                                      z_length=radius), color=STATION_COLOUR)
     for segment in layout.segments:
-        centre = _lifted([segment.motor], lift)[0]
+        centre = lifted([segment.motor], lift)[0]
         plotter.add_mesh(pv.Cube(center=centre, x_length=radius, y_length=radius, z_length=radius), color=MOTOR_COLOUR)
     positions = [s.position for s in scene.sensors.values() if s.position is not None]
     if positions:
-        plotter.add_points(_lifted(positions, lift), color=SENSOR_COLOUR, point_size=12, render_points_as_spheres=True)
+        plotter.add_points(lifted(positions, lift), color=SENSOR_COLOUR, point_size=12, render_points_as_spheres=True)
     _add_key(plotter, scene, layout, bool(positions))
     plotter.add_text(title or scene.name, font_size=12, color="white")
     plotter.set_background("black")
@@ -97,10 +110,11 @@ def _add_key(plotter: pv.Plotter, scene: Scene, layout: Layout, has_sensors: boo
                            background_opacity=0.6)
 
 
-def _lifted(points, z: float) -> np.ndarray:
-    """Points drawn on the plane at height z, just above the field shown."""
+def _lifted(points, z: float, y: float | None = None) -> np.ndarray:
+    """Points drawn on the plane at height z, just above the field shown (1D points at height y of the band)."""
     pts = np.asarray(points, float)
-    return np.column_stack([pts[:, 0], pts[:, 1], np.full(len(pts), z)])
+    across = pts[:, 1] if y is None else np.full(len(pts), y)
+    return np.column_stack([pts[:, 0], across, np.full(len(pts), z)])
 
 
 def _line_height(scene: Scene, z_top: float) -> float:
