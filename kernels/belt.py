@@ -110,13 +110,15 @@ def _root(p: BeltParams, v0, integral, load_mass, t_end, dt):
         value, _ = _balance(p, v0, integral, load_mass, t_end, dt, jnp.where(inside, edge, v0))
         lo = jnp.where(inside & (value <= 0), edge, lo)
         hi = jnp.where(inside & (value >= 0), edge, hi)
-    x = jnp.clip(v0, lo, hi)
-    for _ in range(SUBSTEP_ITERATIONS):  # unrolled: the iterations fuse into one loop over the segments
+    def iterate(i, bracket):
+        x, lo, hi = bracket
         value, derivative = _balance(p, v0, integral, load_mass, t_end, dt, x)
         lo, hi = jnp.where(value < 0, x, lo), jnp.where(value > 0, x, hi)
         newton = x - value / derivative
-        x = jnp.where((newton >= lo) & (newton <= hi), newton, 0.5 * (lo + hi))
-    return x
+        return jnp.where((newton >= lo) & (newton <= hi), newton, 0.5 * (lo + hi)), lo, hi
+
+    # A loop, not unrolled: measured faster to compile (6.7 s against 10 s for a gradient) and to run.
+    return jax.lax.fori_loop(0, SUBSTEP_ITERATIONS, iterate, (jnp.clip(v0, lo, hi), lo, hi))[0]
 
 
 def substep(p: BeltParams, v, integral, load_mass, t, dt) -> tuple[Float[Array, " g"], Float[Array, " g"]]:

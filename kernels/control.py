@@ -125,13 +125,3 @@ def pi_implicit(
     converged = small(solved, 0.1 * G)  # a little slack over the stopping test
     error = error_base - response @ smooth_clip(r)
     return smooth_clip(r), r - kp * error, converged
-
-
-def pi_step(
-    error: Float[Array, " n"], integral: Float[Array, " n"], kp: Float[Array, " n"], ki: Float[Array, " n"],
-    dt: float,
-) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
-    """One explicit PI update over dt: (output in [0, 1], next integral). error = setpoint − measurement.
-    Stable only for dt well below `TRACKING_TIME`; the twin's thermostats use `pi_implicit`."""
-    out, rate = pi_rates(error, integral, kp, ki)
-    return out, integral + dt * rate

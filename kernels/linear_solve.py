@@ -47,7 +47,8 @@ def pcg(
     """Solve A x = b for symmetric positive definite A, Jacobi-preconditioned.
 
     `inv_diag` is 1/diag(A) (array of b's shape or a scalar). Stops when ‖r‖₂ ≤ max(rtol·‖b‖₂, atol) or
-    after `maxiter` iterations; `info.converged` says which. A zero b returns x = x0 (or 0) at once.
+    after `maxiter` iterations; `info.converged` says which. A zero b returns x = x0 (or 0) at once; a
+    non-finite b returns NaN (not converged).
     """
     rtol = default_rtol(b.dtype) if rtol is None else rtol
     x = jnp.zeros_like(b) if x0 is None else x0
@@ -72,7 +73,9 @@ def pcg(
 
     init = (jnp.zeros((), jnp.int32), x, r, z, _dot(r, z), _dot(r, r))
     k, x, _, _, _, rr = lax.while_loop(cond, body, init)
-    return x, CGInfo(k, jnp.sqrt(rr), rr <= bound)
+    # A non-finite right-hand side stops CG at once with x = 0; pass it on instead, so it is seen.
+    finite = jnp.isfinite(bound)
+    return jnp.where(finite, x, jnp.nan), CGInfo(k, jnp.sqrt(rr), finite & (rr <= bound))
 
 
 def solve_spd(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import twin
+from test_shipped_scenes import _numbers as flat_metrics
 
 COUNT_KEYS = ("parts_in", "parts_out", "parts_on_belt", "throughput_parts_per_h", "unconverged_steps",
               "blocked_s", "starved_s", "blocked_fraction", "starved_fraction", "duration_h")  # exact
@@ -35,14 +36,6 @@ def runs() -> dict[str, twin.Result]:
     return {p: twin.simulate(scene, duration=3600.0, precision=p) for p in ("float32", "float64")}
 
 
-def _flat(metrics: dict, prefix: str = ""):
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            yield from _flat(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
 def _check(key: str, a, b) -> None:
     leaf = key.rsplit(".", 1)[-1]
     if a is None or b is None:
@@ -59,7 +52,7 @@ def _check(key: str, a, b) -> None:
 
 
 def test_metrics_agree():
-    single, double = (dict(_flat(r.metrics)) for r in runs().values())
+    single, double = (dict(flat_metrics(r.metrics)) for r in runs().values())
     assert single.keys() == double.keys()
     for key in single:
         _check(key, single[key], double[key])

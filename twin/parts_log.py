@@ -98,10 +98,6 @@ class PartsLog:
         if not self.rows:
             return {k: np.zeros(0, object if k in ("conveyor", "left_at") else float) for k in COLUMNS}
         table = {k: np.concatenate([r[k] for r in self.rows]) for k in COLUMNS}
-        order = np.lexsort((table["id"], [self.layout.conveyors.index(_by_name(self.layout, c))
-                                          for c in table["conveyor"]]))
+        position = {c.name: i for i, c in enumerate(self.layout.conveyors)}
+        order = np.lexsort((table["id"], [position[name] for name in table["conveyor"]]))
         return {k: v[order] for k, v in table.items()}
-
-
-def _by_name(layout: Layout, name: str):
-    return next(c for c in layout.conveyors if c.name == name)

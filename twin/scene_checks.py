@@ -290,7 +290,7 @@ def check_ambient(ambient: Ambient | None, floor: Floor, where: str) -> None:
     if ambient is None:
         return
     _require(floor.ndim == 2, where, ambient, "ambient is for 2D scenes only (the floor and roof of the air layer); "
-             "in 3D use boundaries z_min/z_max")
+             "elsewhere put the exchange on boundaries (z_min/z_max in 3D, x_min/x_max in 1D)")
     _require(ambient.h >= 0, f"{where}.h", ambient.h, "heat-transfer coefficient must be ≥ 0 W/(m²·K)")
     temperature(ambient.temperature, f"{where}.temperature")
 

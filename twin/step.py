@@ -36,7 +36,7 @@ class Solver:
     method: explicit (forward Euler), backward_euler or crank_nicolson (matrix-free CG), or steady (the
         steady state, solved directly: twin.steady).
     dt: time step, s; None picks it: the stable explicit step times `safety`, capped at `max_dt`.
-    mechanics_dt: longest belt-mechanics substep, s (linearly implicit, so accuracy, not stability, sets it).
+    mechanics_dt: longest belt-mechanics substep, s (backward Euler, solved exactly: accuracy, not stability, sets it).
     tol, maxiter: CG relative residual and iteration cap for the implicit methods; None takes the
         kernel's defaults (tol 1e-10 in float64, 1e-5 in float32). For steady, tol is also the relative
         energy residual at which the solve stops.
