@@ -2,10 +2,25 @@
 
 Line tests take the `precision` fixture and run in both float32 (the production default) and float64,
 with tolerances from `tolerances.py` keyed by precision.
+
+Compile once: the session shares one JAX compilation cache, in a temporary folder, with the `twin`
+commands the tests start as subprocesses (they inherit its environment variables), so a scene compiled
+by one test or command is loaded, not compiled again, by the next.
 """
 
-import jax
-import pytest
+import atexit
+import os
+import shutil
+import tempfile
+
+_CACHE = tempfile.mkdtemp(prefix="twin-test-jax-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"  # small programs compile faster than they load
+os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+
+import jax  # noqa: E402  (reads the cache settings above)
+import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

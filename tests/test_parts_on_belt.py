@@ -26,7 +26,7 @@ def test_part_cools_exponentially_with_distance(precision):
     layout, params, state = twin.build(scene, DTYPES[precision])
     parts = spec["conveyors"]["belt"]["parts"]
     tau = parts["mass"] * parts["c_p"] / (parts["h"] * parts["area"])
-    for n_steps in (7, 60, 150):
+    for n_steps in (20, 150):  # near the infeed and far down the belt
         final, _ = twin.rollout(layout, params, state, twin.Solver(dt=0.7), n_steps=n_steps)
         (slot,) = np.flatnonzero(np.asarray(final.parts.alive[0]))
         x = float(final.parts.s[0, slot])

@@ -20,7 +20,7 @@ PATH = 3.8  # m
 GAP = 0.3  # m between stations: room for 5 waiting parts at a 0.04 m pitch
 PITCH = 0.04  # m: parts.length + min_gap
 DT = 0.2  # s
-HOURS = 2 * 3600.0  # s per run: 70–80 parts through the 1.5 min bottleneck
+HOURS = 1.5 * 3600.0  # s per run: 55–60 parts through the 1.5 min bottleneck
 
 
 def serial_line(buffer: int, infeed_spacing: float = 0.6, gap: float = GAP) -> dict:
@@ -52,7 +52,7 @@ def run(spec: dict, seconds: float, precision: str):
     return final.parts
 
 
-@pytest.mark.parametrize("buffer, gap", [(0, GAP), (1, GAP), (5, GAP), (1, 0.25), (1, 0.5)])
+@pytest.mark.parametrize("buffer, gap", [(0, GAP), (5, GAP), (1, 0.25), (1, 0.5)])
 def test_bottleneck_law_and_first_part(buffer, gap, precision):
     """Stations 0.25 or 0.5 m apart sit on binary-exact positions (0.5, 1.0 m, …) that float32 belt
     travel rounds one step short of; service must still start there (it did not: throughput fell by a
@@ -118,7 +118,7 @@ def _throughput_of_speed(precision: str):
 
     def throughput(v):
         p = params.replace(belts=params.belts.replace(setpoint=v))
-        final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), n_steps=9000)
+        final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), n_steps=4500)
         first, last = final.parts.exit_times[0]
         return (final.parts.n_out[0] - 1) / (last - first)
 
