@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import numpy as np
 from hydra import compose, initialize_config_module
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -149,8 +150,15 @@ def _report(result, run_dir: Path) -> None:
     pick = m["part_temperature_at_pick_degC"]
     print(f"twin simulate: {result.scene.name}, {m['duration_h']:.2f} h of line time in {result.plan.steps} steps "
           f"of {result.plan.dt:.3g} s")
-    print(f"  throughput {m['throughput_parts_per_h']:.1f} parts/h, heater energy {m['heater_energy_kWh']:.2f} kWh"
-          + (f", part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})" if pick else ""))
+    final = result.snapshots[-1]
+    said = [f"field {np.min(final):.1f} to {np.max(final):.1f} °C at the end"]
+    if result.scene.conveyors:
+        said.append(f"throughput {m['throughput_parts_per_h']:.1f} parts/h")
+    if result.scene.heaters:
+        said.append(f"heater energy {m['heater_energy_kWh']:.2f} kWh")
+    if pick:
+        said.append(f"part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})")
+    print("  " + ", ".join(said))
     if m["unconverged_steps"]:
         print(f"  warning: {m['unconverged_steps']} steps stopped before their linear (CG) or thermostat solve "
               "converged; raise solver.maxiter or lower solver.dt", file=sys.stderr)
@@ -163,9 +171,14 @@ def _report_steady(result, m: dict) -> None:
     print(f"twin simulate: {result.scene.name}, steady state {state} in {info['iterations']} iterations: residual "
           f"{info['residual_K']:.2g} K (tolerance {info['tolerance_K']:.2g} K), net imbalance "
           f"{info['imbalance_W']:.3g} W")
+    final = result.snapshots[-1]
+    said = [f"field {np.min(final):.1f} to {np.max(final):.1f} °C"]
+    if result.scene.heaters:
+        said.append(f"heater power {m['heater_power_W'] / 1e3:.3g} kW")
+    if result.scene.conveyors:
+        said.append(f"conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW")
     faces = ", ".join(f"{name} {heat:+.4g} W" for name, heat in info["face_heat_W"].items())
-    print(f"  heater power {m['heater_power_W'] / 1e3:.3g} kW, conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW"
-          + (f"; heat in through the faces: {faces}" if faces else ""))
+    print("  " + ", ".join(said) + (f"; heat in through the faces: {faces}" if faces else ""))
     if not info["converged"]:
         print("  warning: the steady solve stopped at its iteration cap; the field is not yet steady — check the "
               "scene (an insulated domain has no unique steady state) or use a transient solver", file=sys.stderr)

@@ -86,7 +86,8 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     plotter.add_text(title or scene.name, font_size=12, color="white")
     plotter.set_background("black")
     plotter.view_xy()
-    plotter.camera.tight(padding=0.05)
+    # A 1D band keeps the taller window, so the title and the colour bar sit above and below it, not on it.
+    plotter.camera.tight(padding=0.05, adjust_render_window=layout.ndim > 1)
     path = Path(path)
     plotter.screenshot(str(path))
     plotter.close()
