@@ -96,7 +96,7 @@ BAD_INPUTS = [
                  "scene.sensors.wall.position: [10.0, 6.0] — a surface sensor must lie on a boundary face",
                  id="surface-sensor-off-every-face"),
     pytest.param(["simulate", "solver=backward_euler", "solver.dt=600"],
-                 "solver.dt: 600.0 — must be ≤ 30 s, half the part interval on conveyor 'main'", id="dt-above-a-bound"),
+                 "solver.dt: 600 — must be ≤ 30 s, half the part interval on conveyor 'main'", id="dt-above-a-bound"),
     pytest.param(["simulate", "scene.boundaries.x_min.temperature=1.0e30", "duration=600"],
                  "simulation: temperature field became non-finite at t = ", id="non-finite-run"),
 ]

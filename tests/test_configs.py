@@ -41,7 +41,8 @@ def test_there_is_something_to_compose():
 @pytest.mark.parametrize("scene", SCENES)
 def test_every_scene_and_solver_composes_and_validates(scene, solver):
     data = _compose([f"scene={scene}", f"solver={solver}"])
-    assert set(data) == {"scene", "solver", "duration", "precision", "device", "snapshot_every", "progress", "render"}
+    assert set(data) == {"scene", "solver", "duration", "precision", "device", "snapshot_every", "progress", "render",
+                         "overwrite", "limits"}
     run = simulate_config(data)
     assert isinstance(run, SimulateConfig)
     assert run.solver.method == solver  # the file name is the method it selects

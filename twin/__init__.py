@@ -14,6 +14,7 @@ from twin.errors import SceneError, SimulationError, TwinInputError
 from twin.model import Layout, Params, State, Status
 from twin.rollout import rollout, time_step
 from twin.run_files import write_run
+from twin.run_size import Limits
 from twin.scene_files import load_scene
 from twin.scene_validation import scene_from_mapping
 from twin.schema import Scene
@@ -24,6 +25,7 @@ from twin.step import Solver, make_step
 
 __all__ = [
     "Layout",
+    "Limits",
     "Params",
     "Result",
     "Scene",

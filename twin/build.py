@@ -71,7 +71,7 @@ def _layout(scene: Scene) -> Layout:
     sensor_pts = np.array([h.sensor for h in scene.heaters.values()], float).reshape(-1, len(shape))
     t_idx, t_w = cell_weights(sensor_pts, spacing, shape)
     conveyors, segments = _conveyors(scene, shape, spacing)
-    capacity = max([_slots(c) for c in scene.conveyors.values() if c.parts is not None], default=1)
+    capacity = max([part_slots(c) for c in scene.conveyors.values() if c.parts is not None], default=1)
     return Layout(
         shape=shape,
         spacing=spacing,
@@ -98,7 +98,7 @@ def _layout(scene: Scene) -> Layout:
     )
 
 
-def _slots(conveyor) -> int:
+def part_slots(conveyor) -> int:
     """Part slots a conveyor needs: parts never come closer than one pitch (length + min gap), so a belt
     holds at most length / pitch + 1 of them, however they queue or bunch on slower segments."""
     length = float(geometry.polyline_lengths(conveyor.path)[-1])

@@ -7,7 +7,7 @@ run directory left behind.
 from __future__ import annotations
 
 import logging
-import shutil
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from twin import run_dirs
 from twin.errors import TwinInputError
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
@@ -55,8 +56,9 @@ def _register_scenes(args: list[str]) -> list[str]:
         if key in ("scene", "+scene") and value:
             path = scene_files.scene_file(value)
             if path.suffix in (".yaml", ".yml"):
-                store.store(group="scene", name=path.stem, node=OmegaConf.create(scene_files.read_scene_mapping(path)))
-                arg = f"scene={path.stem}"
+                name = path.stem if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", path.stem) else "scene_file"
+                store.store(group="scene", name=name, node=OmegaConf.create(scene_files.read_scene_mapping(path)))
+                arg = f"scene={name}"  # a name Hydra's override grammar reads as one word (not 123 or a,b)
         out.append(arg)
     return out
 
@@ -100,22 +102,40 @@ def _sweep_probes(overrides: list[str]) -> list[list[str]]:
 def _validate(data: dict) -> None:
     from twin.run_config import simulate_config
     from twin.scene_validation import scene_from_mapping
-    from twin.steady import check_steady
+    from twin.simulate import check_plan
 
     run = simulate_config(data)
-    scene = scene_from_mapping(data["scene"])
-    if run.solver.method == "steady":
-        check_steady(scene)
+    check_plan(scene_from_mapping(data["scene"]), run.duration, run.solver, run.precision, run.snapshot_every,
+               run.device, run.limits)
+
+
+def _look_before(command: str, overrides: list[str]) -> None:
+    """Ahead of Hydra: refuse a run directory that holds another run (unless overwrite=true), and record
+    what exists along its path, so that a refused run removes only what it made (twin.run_dirs)."""
+    global _BEFORE
+    flags = [a for a in overrides if a.startswith("-")]
+    if any(flag not in ("-m", "--multirun") for flag in flags):
+        return
+    plain = [a for a in overrides if not a.startswith("-")]
+    with initialize_config_module("twin.conf", version_base=None):
+        cfg = compose(config_name=command, overrides=_sweep_probes(plain)[0], return_hydra_config=True)
+    path = Path(cfg.hydra.sweep.dir if flags else cfg.hydra.run.dir)
+    if not cfg.overwrite:
+        if flags:
+            for job in sorted(path.iterdir()) if path.is_dir() else ():
+                run_dirs.refuse_taken(job, "hydra.sweep.dir")
+        else:
+            run_dirs.refuse_taken(path, "hydra.run.dir")
+    _BEFORE = run_dirs.Before.look(path)
+
+
+_BEFORE: run_dirs.Before | None = None  # what existed before this command's run directory was made
 
 
 def _discard_run_dir() -> None:
-    """Remove this run's directory if it holds only what Hydra put there (config copies, empty log)."""
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    hydra_only = all(p.name == ".hydra" or (p.suffix == ".log" and p.stat().st_size == 0) for p in run_dir.iterdir())
-    if hydra_only:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if not any(run_dir.parent.iterdir()):  # the DATE folder this run made
-            run_dir.parent.rmdir()
+    """After a refused run: remove what this invocation made for it, nothing else (nothing if unknown)."""
+    if _BEFORE is not None:
+        _BEFORE.discard(Path(HydraConfig.get().runtime.output_dir))
 
 
 @hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="simulate")
@@ -131,7 +151,7 @@ def _simulate(cfg: DictConfig) -> None:
         run = simulate_config(data)
         scene = scene_from_mapping(data["scene"])
         result = simulate(scene, run.duration, run.solver, run.precision, run.snapshot_every, run.progress,
-                          run.device)
+                          run.device, run.limits)
     except TwinInputError as err:
         _discard_run_dir()
         _fail("simulate", err)
@@ -201,6 +221,10 @@ def main(argv: list[str] | None = None) -> None:
     except TwinInputError as err:
         _fail(command, err)
     _precheck(command, rest)
+    try:
+        _look_before(command, rest)
+    except TwinInputError as err:
+        _fail(command, err)
     sys.argv = [f"twin {command}", *rest]
     COMMANDS[command]()
 

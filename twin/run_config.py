@@ -1,16 +1,19 @@
-"""Typed run settings of `twin simulate` (everything in conf/simulate.yaml but the scene), validated."""
+"""Typed run settings of `twin simulate` (everything in conf/simulate.yaml but the scene), validated.
+
+`check_run` is the one check of run settings for the command line and the Python API (`twin.simulate`
+calls it too); single values are checked by `twin.values`, the solver's by `Solver` itself.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+from twin import values
 from twin.errors import TwinInputError
 from twin.precision import DEVICES, PRECISIONS
-from twin.step import Solver
-
-METHODS = ("explicit", "backward_euler", "crank_nicolson", "steady")
+from twin.run_size import Limits
+from twin.step import THETA, Solver
 
 
 @dataclass(frozen=True)
@@ -20,68 +23,56 @@ class SimulateConfig:
     snapshot_every: float
     progress: bool
     render: bool
+    overwrite: bool
     device: str
     solver: Solver
+    limits: Limits
 
 
-def _number(data: Mapping, key: str, where: str, unit: str, positive: bool = True, optional: bool = False):
-    value = data.get(key)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TwinInputError(f"{where}{key}", value, f"expected a finite number ({unit})")
-    if positive and value <= 0:
-        raise TwinInputError(f"{where}{key}", value, f"must be > 0 {unit}")
-    return float(value)
-
-
-def _choice(data: Mapping, key: str, allowed: tuple[str, ...]) -> str:
-    if data.get(key) not in allowed:
-        raise TwinInputError(key, data.get(key), f"allowed: {', '.join(allowed)}")
-    return data[key]
-
-
-def _flag(data: Mapping, key: str) -> bool:
-    value = data.get(key)
-    if not isinstance(value, bool):
-        raise TwinInputError(key, value, "expected true or false")
-    return value
+def check_run(duration: Any, precision: Any, snapshot_every: Any, device: Any, solver: Any) -> None:
+    """Refuse a run setting that no run can take, at its key path (the keys of conf/simulate.yaml)."""
+    values.number(duration, "duration", "s")
+    values.choice(precision, "precision", tuple(PRECISIONS))
+    values.number(snapshot_every, "snapshot_every", "s")
+    values.choice(device, "device", DEVICES)
+    if not isinstance(solver, Solver):
+        raise TwinInputError("solver", solver, "expected a twin.Solver")
 
 
 def _solver(data: Any) -> Solver:
     if not isinstance(data, Mapping):
-        raise TwinInputError("solver", data, f"expected a solver config: {', '.join(METHODS)}")
-    unknown = set(data) - {f.name for f in fields(Solver)}
+        raise TwinInputError("solver", data, f"expected a solver config: {', '.join(THETA)}")
+    allowed = [f.name for f in fields(Solver)]
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise TwinInputError(f"solver.{sorted(unknown)[0]}", data[sorted(unknown)[0]],
-                             f"unknown key; allowed: {', '.join(f.name for f in fields(Solver))}")
-    if data.get("method") not in METHODS:
-        raise TwinInputError("solver.method", data.get("method"), f"allowed: {', '.join(METHODS)}")
-    maxiter = data.get("maxiter")
-    if maxiter is not None and (isinstance(maxiter, bool) or not isinstance(maxiter, int) or maxiter < 1):
-        raise TwinInputError("solver.maxiter", maxiter, "expected a whole number ≥ 1")
-    safety = _number(data, "safety", "solver.", "(fraction of the stable step)")
-    if safety > 1.0:
-        raise TwinInputError("solver.safety", safety, "must be in (0, 1]: above 1 the explicit step is unstable")
-    return Solver(
-        method=data["method"],
-        dt=_number(data, "dt", "solver.", "s", optional=True),
-        max_dt=_number(data, "max_dt", "solver.", "s"),
-        mechanics_dt=_number(data, "mechanics_dt", "solver.", "s"),
-        safety=safety,
-        tol=_number(data, "tol", "solver.", "relative residual", optional=True),
-        maxiter=maxiter,
-    )
+        raise TwinInputError(f"solver.{unknown[0]}", data[unknown[0]], f"unknown key; allowed: {', '.join(allowed)}")
+    return Solver(**data)
+
+
+def _limits(data: Any) -> Limits:
+    if data is None:
+        return Limits()
+    if not isinstance(data, Mapping):
+        raise TwinInputError("limits", data, "expected a mapping: memory_GiB, steps")
+    allowed = [f.name for f in fields(Limits)]
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise TwinInputError(f"limits.{unknown[0]}", data[unknown[0]], f"unknown key; allowed: {', '.join(allowed)}")
+    return Limits(**data)
 
 
 def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
     """Check the run keys of a composed config; names the key of the first bad value."""
+    solver = _solver(data.get("solver"))
+    check_run(data.get("duration"), data.get("precision"), data.get("snapshot_every"), data.get("device"), solver)
     return SimulateConfig(
-        duration=_number(data, "duration", "", "s"),
-        precision=_choice(data, "precision", tuple(PRECISIONS)),
-        snapshot_every=_number(data, "snapshot_every", "", "s"),
-        progress=_flag(data, "progress"),
-        render=_flag(data, "render"),
-        device=_choice(data, "device", DEVICES),
-        solver=_solver(data.get("solver")),
+        duration=float(data["duration"]),
+        precision=data["precision"],
+        snapshot_every=float(data["snapshot_every"]),
+        progress=values.flag(data.get("progress"), "progress"),
+        render=values.flag(data.get("render"), "render"),
+        overwrite=values.flag(data.get("overwrite", False), "overwrite"),
+        device=data["device"],
+        solver=solver,
+        limits=_limits(data.get("limits")),
     )

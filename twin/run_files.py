@@ -44,7 +44,7 @@ def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) 
     run_dir.mkdir(parents=True, exist_ok=True)
     written = [write_results_h5(result, run_dir / "results.h5", config)]
     with atomic_path(run_dir / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(result.metrics, indent=2) + "\n")
+        tmp.write_text(json.dumps(_json_numbers(result.metrics), indent=2, allow_nan=False) + "\n")
     written.append(run_dir / "metrics.json")
     if render:
         from twin import viz  # pyvista/VTK load only when a picture is asked for
@@ -55,6 +55,17 @@ def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) 
             viz.render_field(result.scene, result.layout, result.snapshots[-1], tmp, title)
         written.append(run_dir / "final_field.png")
     return written
+
+
+def _json_numbers(value):
+    """The metrics with every non-finite number as null: metrics.json stays valid JSON (RFC 8259)."""
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_numbers(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def write_results_h5(result: Result, path: Path, config: dict) -> Path:

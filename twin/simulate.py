@@ -19,12 +19,15 @@ from twin import metrics as metrics_mod
 from twin import parts_log, status
 from twin import step as step_mod
 from twin.build import build
+from twin.errors import TwinInputError
 from twin.model import Layout, Params, State
 from twin.precision import DEVICES, PRECISIONS, select_device, set_precision
 from twin.rollout import Plan, plan, time_step
+from twin.run_config import check_run
+from twin.run_size import Limits, check_plan_size, check_scene_size
 from twin.schema import Scene
 
-__all__ = ["DEVICES", "PRECISIONS", "Result", "simulate", "select_device", "set_precision"]
+__all__ = ["DEVICES", "PRECISIONS", "Result", "check_plan", "simulate", "select_device", "set_precision"]
 
 
 @dataclass
@@ -51,24 +54,61 @@ def simulate(
     snapshot_every: float = 300.0,
     progress: bool = False,
     device: str = "auto",
+    limits: Limits = Limits(),
 ) -> Result:
     """Run `scene` for `duration` seconds on `device`; field snapshots every ≈snapshot_every seconds.
 
     With `solver.method == "steady"` the steady state is solved instead (twin.steady; `duration` and
-    `snapshot_every` are not used).
+    `snapshot_every` are not used). A run estimated beyond `limits` (memory, steps) is refused before
+    any work (twin.run_size).
     """
+    _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits)
     with jax.default_device(select_device(device)):
         dtype = set_precision(precision)
         if solver.method == "steady":
             from twin import steady
 
+            check_scene_size(scene, dtype, limits)
             return steady.simulate_steady(scene, solver, dtype)
-        return _simulate(scene, duration, solver, dtype, snapshot_every, progress)
+        return _simulate(scene, duration, solver, progress, *_prepare(scene, duration, solver, dtype, snapshot_every,
+                                                                      limits))
 
 
-def _simulate(scene, duration, solver, dtype, snapshot_every, progress) -> Result:
+def check_plan(scene: Scene, duration: float, solver: step_mod.Solver, precision: str, snapshot_every: float,
+               device: str = "auto", limits: Limits = Limits()) -> None:
+    """Every check a run can make before it steps — run settings, device, size, the scene's build
+    (geometry on the grid), the time step's bounds and the plan — without stepping: a sweep makes it for
+    every job before any job starts."""
+    _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits)
+    with jax.default_device(select_device(device)):
+        dtype = set_precision(precision)
+        if solver.method == "steady":
+            from twin.steady import check_steady
+
+            check_scene_size(scene, dtype, limits)
+            check_steady(scene)
+            return
+        _prepare(scene, duration, solver, dtype, snapshot_every, limits)
+
+
+def _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits) -> None:
+    if not isinstance(scene, Scene):
+        raise TwinInputError("scene", scene, "expected a twin.Scene (twin.load_scene or twin.scene_from_mapping)")
+    check_run(duration, precision, snapshot_every, device, solver)
+    if not isinstance(limits, Limits):
+        raise TwinInputError("limits", limits, "expected a twin.Limits")
+
+
+def _prepare(scene, duration, solver, dtype, snapshot_every, limits):
+    """(layout, params, state, plan), the size checked before the build and after the plan."""
+    check_scene_size(scene, dtype, limits)
     layout, params, state = build(scene, dtype)
     the_plan = plan(duration, time_step(layout, params, solver), snapshot_every)
+    check_plan_size(scene, the_plan.steps, the_plan.dt, the_plan.chunks, snapshot_every, dtype, limits)
+    return layout, params, state, the_plan
+
+
+def _simulate(scene, duration, solver, progress, layout, params, state, the_plan) -> Result:
     chunk = _compile_chunk(layout, solver, the_plan)
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
     initial = np.asarray(jax.jit(_readings_now, static_argnums=0)(layout, params, state, fixed))

@@ -22,7 +22,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from twin import belts, conveyor_flow, status
+from twin import belts, conveyor_flow, status, values
+from twin.errors import TwinInputError
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State
 
@@ -49,6 +50,17 @@ class Solver:
     mechanics_dt: float = 0.1
     tol: float | None = None
     maxiter: int | None = None
+
+    def __post_init__(self):
+        values.choice(self.method, "solver.method", tuple(THETA))
+        values.number(self.dt, "solver.dt", "s", optional=True)
+        values.number(self.max_dt, "solver.max_dt", "s")
+        values.number(self.mechanics_dt, "solver.mechanics_dt", "s")
+        if not 0.0 < values.number(self.safety, "solver.safety", "(fraction of the stable step)") <= 1.0:
+            raise TwinInputError("solver.safety", self.safety, "must be in (0, 1]: above 1 the explicit step is "
+                                 "unstable")
+        values.number(self.tol, "solver.tol", "relative residual", optional=True)
+        values.whole(self.maxiter, "solver.maxiter", optional=True)
 
     @property
     def theta(self) -> float:
