@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import yaml
@@ -256,3 +260,51 @@ def test_a_refused_run_removes_only_the_folders_it_made(tmp_path):
     before = _tree(tmp_path)
     _refused(run_twin(tmp_path, "simulate", *NON_FINITE), "became non-finite")
     assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("make, phrase", [
+    (lambda d: (d / "afile").write_text("x") and "afile", "is a file"),
+    (lambda d: (d / "afile").write_text("x") and "afile/run", "lies under a file"),
+], ids=["run-dir-is-a-file", "run-dir-under-a-file"])
+def test_a_run_directory_that_cannot_be_one_is_refused(tmp_path, make, phrase):
+    where = make(tmp_path)
+    before = _tree(tmp_path)
+    _refused(run_twin(tmp_path, "simulate", f"hydra.run.dir={where}"), phrase)
+    assert _tree(tmp_path) == before
+
+
+# --------------------------------------------------------------------------------------------- signals
+
+LONG_RUN = ["duration=28800", "progress=false"]  # an 8-hour shift: minutes of work, never done in these tests
+
+
+def _interrupt(cwd, delay: float, sig=signal.SIGINT) -> tuple[int, float, str]:
+    """(exit status, seconds from the signal to the exit, stderr) of a long run signalled after `delay` s."""
+    proc = subprocess.Popen([sys.executable, "-m", "twin", "simulate", *LONG_RUN], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, time.monotonic() - sent, err
+
+
+EXIT_WITHIN_S = 2.0  # the issue's bound; measured 0.02–0.07 s
+
+
+@pytest.mark.parametrize("delay, sig", [(0.5, signal.SIGINT), (4.0, signal.SIGINT), (4.0, signal.SIGTERM)],
+                         ids=["int-while-importing", "int-while-compiling-or-stepping", "term"])
+def test_a_signal_stops_the_run_at_once_and_keeps_nothing(tmp_path, delay, sig):
+    status, took, err = _interrupt(tmp_path, delay, sig)
+    assert status == 128 + sig and took < EXIT_WITHIN_S, (status, took, err)
+    assert err.strip().splitlines() == [err.strip()] and "interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.5, 1.0, 2.0, 5.0])
+def test_ctrl_c_is_reliable(tmp_path, delay):
+    for _ in range(10):
+        status, took, err = _interrupt(tmp_path, delay)
+        assert status == 130 and took < EXIT_WITHIN_S, (status, took, err)
+        assert not (tmp_path / "outputs").exists()

@@ -9,19 +9,23 @@ The public surface; everything else may change:
     twin.time_step(layout, params, solver)                      # the dt both of them step with
 """
 
-from twin.build import build
-from twin.errors import SceneError, SimulationError, TwinInputError
-from twin.model import Layout, Params, State, Status
-from twin.rollout import rollout, time_step
-from twin.run_files import write_run
-from twin.run_size import Limits
-from twin.scene_files import load_scene
-from twin.scene_validation import scene_from_mapping
-from twin.schema import Scene
-from twin.simulate import Result, simulate
-from twin.status import check as check_status
-from twin.steady import steady_state
-from twin.step import Solver, make_step
+from twin import interrupt
+
+interrupt.when_the_command_starts()  # Ctrl-C stops `twin ...` promptly from its first moment (before JAX loads)
+
+from twin.build import build  # noqa: E402
+from twin.errors import SceneError, SimulationError, TwinInputError  # noqa: E402
+from twin.model import Layout, Params, State, Status  # noqa: E402
+from twin.rollout import rollout, time_step  # noqa: E402
+from twin.run_files import write_run  # noqa: E402
+from twin.run_size import Limits  # noqa: E402
+from twin.scene_files import load_scene  # noqa: E402
+from twin.scene_validation import scene_from_mapping  # noqa: E402
+from twin.schema import Scene  # noqa: E402
+from twin.simulate import Result, simulate  # noqa: E402
+from twin.status import check as check_status  # noqa: E402
+from twin.steady import steady_state  # noqa: E402
+from twin.step import Solver, make_step  # noqa: E402
 
 __all__ = [
     "Layout",

@@ -6,6 +6,7 @@ run directory left behind.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import sys
@@ -21,7 +22,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from twin import run_dirs
+from twin import interrupt, run_dirs
 from twin.errors import TwinInputError
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
@@ -36,6 +37,9 @@ examples:
   twin simulate -m scene.conveyors.main.speed=0.015,0.02,0.025
   twin simulate --cfg job                             # print the composed config and exit
 Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files)."""
+
+
+INPUT_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)  # the user's folder
 
 
 def _fail(command: str, error: Exception) -> None:
@@ -120,6 +124,7 @@ def _look_before(command: str, overrides: list[str]) -> None:
     with initialize_config_module("twin.conf", version_base=None):
         cfg = compose(config_name=command, overrides=_sweep_probes(plain)[0], return_hydra_config=True)
     path = Path(cfg.hydra.sweep.dir if flags else cfg.hydra.run.dir)
+    run_dirs.refuse_unwritable(path, "hydra.sweep.dir" if flags else "hydra.run.dir")
     if not cfg.overwrite:
         if flags:
             for job in sorted(path.iterdir()) if path.is_dir() else ():
@@ -130,12 +135,14 @@ def _look_before(command: str, overrides: list[str]) -> None:
 
 
 _BEFORE: run_dirs.Before | None = None  # what existed before this command's run directory was made
+_RUN_DIR: Path | None = None  # the run directory of the job running now (Hydra's output_dir)
 
 
 def _discard_run_dir() -> None:
-    """After a refused run: remove what this invocation made for it, nothing else (nothing if unknown)."""
+    """For a run not kept (refused, failed, interrupted): remove what this invocation made for it,
+    nothing else (nothing if unknown)."""
     if _BEFORE is not None:
-        _BEFORE.discard(Path(HydraConfig.get().runtime.output_dir))
+        _BEFORE.discard(_RUN_DIR or _BEFORE.path)
 
 
 @hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="simulate")
@@ -145,6 +152,8 @@ def _simulate(cfg: DictConfig) -> None:
     from twin.scene_validation import scene_from_mapping
     from twin.simulate import simulate
 
+    global _RUN_DIR
+    _RUN_DIR = Path(HydraConfig.get().runtime.output_dir)
     logging.getLogger("jax").setLevel(logging.WARNING)  # Hydra sets the root logger to INFO
     data = OmegaConf.to_container(cfg, resolve=True)
     try:
@@ -155,9 +164,14 @@ def _simulate(cfg: DictConfig) -> None:
     except TwinInputError as err:
         _discard_run_dir()
         _fail("simulate", err)
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    write_run(result, run_dir, data, render=run.render)
-    _report(result, run_dir)
+    try:
+        write_run(result, _RUN_DIR, data, render=run.render)
+    except OSError as err:
+        _discard_run_dir()
+        print(f"twin simulate: error: cannot write the run files in {_RUN_DIR}: {err.strerror or err}",
+              file=sys.stderr)
+        sys.exit(2 if err.errno in INPUT_ERRNOS else 1)  # a full or failing disk is a fault, not bad input
+    _report(result, _RUN_DIR)
 
 
 def _report(result, run_dir: Path) -> None:
@@ -216,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         print(f"twin: error: unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         sys.exit(2)
+    interrupt.exit_promptly_on_interrupt(command)
+    interrupt.on_interrupt(_discard_run_dir)
     try:
         rest = _register_scenes(rest)
     except TwinInputError as err:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import yaml
 
+from twin.scene_files import dump_yaml
 from twin.simulate import Result
 
 FORMAT_VERSION = 1
@@ -75,7 +75,7 @@ def write_results_h5(result: Result, path: Path, config: dict) -> Path:
                        duration_s=float(result.snapshot_times[-1]))
         if result.plan is not None:
             f.attrs.update(dt_s=result.plan.dt, steps=result.plan.steps)
-        f["config"] = yaml.safe_dump(config, sort_keys=False)
+        f["config"] = dump_yaml(config)
         _sensors(f.create_group("sensors"), result)
         _parts(f.create_group("parts"), result)
         _metrics(f.create_group("metrics"), result.metrics)

@@ -25,16 +25,20 @@ MAX_VALUES = 100_000  # values in one scene (the shipped scenes hold a few hundr
 MAX_DEPTH = 32  # levels of nesting (the shipped scenes use 6)
 
 
+FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$"
+                   r"|^\.(?:nan|NaN|NAN)$")  # YAML 1.2 floats: 1e3 and 1.5e-3 too (YAML 1.1 wants a dot and a sign)
+
+
 class _SceneLoader(yaml.SafeLoader):
-    """YAML's safe loader, reading 1e3 and 1.5e-3 as floats (YAML 1.1 wants a dot and a signed exponent)."""
+    """YAML's safe loader, reading every YAML 1.2 float as a float."""
 
 
-_SceneLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$"
-               r"|^\.(?:nan|NaN|NAN)$"),
-    list("-+0123456789."),
-)
+class _SceneDumper(yaml.SafeDumper):
+    """YAML's safe dumper, quoting text the loader would read as a number ('1e3'): dump → load is exact."""
+
+
+for _yaml_class in (_SceneLoader, _SceneDumper):
+    _yaml_class.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT, list("-+0123456789."))
 
 
 def shipped_scenes() -> dict[str, Path]:
@@ -87,6 +91,11 @@ def parse_yaml(text: str, where: str) -> Any:
                          "not valid YAML") from None
     except RecursionError:
         raise SceneError(where, "nesting", f"nested too deeply (more than {MAX_DEPTH} levels)") from None
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text that `read_scene_mapping` / `parse_yaml` read back as `data`, key order kept."""
+    return yaml.dump(data, Dumper=_SceneDumper, sort_keys=False, allow_unicode=True)
 
 
 def check_plain_data(data: Any, where: str = "scene", file: str = "") -> None:

@@ -22,6 +22,7 @@ from twin import schema
 from twin.errors import SceneError
 from twin.scene_checks import MISSING, check_scene, did_you_mean
 
+MAX_MAGNITUDE = 1e30  # any number in a scene; no SI input comes near it, float32 arithmetic on it stays finite
 NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 # (section, key) -> (meaning, unit): used in "expected a number (unit)" and "required: meaning, unit".
@@ -224,9 +225,15 @@ def _to_scalar(tp: Any, value: Any, where: str, unit: str) -> Any:
 def _to_float(value: Any, where: str, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SceneError(where, value, f"expected a number{_unit_note(unit)}{_text_hint(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        number = math.inf
     if not math.isfinite(number):
         raise SceneError(where, value, f"expected a finite number{_unit_note(unit)}")
+    if abs(number) > MAX_MAGNITUDE:
+        raise SceneError(where, value, f"out of range: |value| ≤ {MAX_MAGNITUDE:g}{_unit_note(unit)} (larger numbers "
+                         "overflow float32 arithmetic, whose largest number is 3.4e38)")
     return number
 
 
