@@ -26,6 +26,11 @@ def twin(cwd, *args: str) -> subprocess.CompletedProcess:
                           timeout=TIMEOUT)
 
 
+def errors(stderr: str) -> list[str]:
+    """The lines of stderr but plausibility warnings (`twin simulate: warning: ...`), which may precede an error."""
+    return [ln for ln in stderr.strip().splitlines() if ": warning: " not in ln]
+
+
 def run_dirs(root, kind: str = "simulate") -> list:
     """outputs/simulate/DATE/TIME, or outputs/multirun/DATE/TIME/N."""
     pattern = "*/*" if kind == "simulate" else "*/*/*"
@@ -108,7 +113,7 @@ def test_bad_input_is_one_line_exit_2_and_no_run_dir(tmp_path, args, expected):
     proc = twin(tmp_path, *args)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-    lines = proc.stderr.strip().splitlines()
+    lines = errors(proc.stderr)
     assert len(lines) == 1, proc.stderr
     assert expected in lines[0]
     assert run_dirs(tmp_path) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import yaml
 
 import twin
 from line_scenes import small_line
+from test_cli import errors
 from test_cli import twin as run_twin
 from twin.run_files import _json_numbers
 from twin.scene_files import MAX_DEPTH, read_scene_mapping
@@ -177,7 +179,7 @@ def _tree(root) -> dict:
 def _refused(proc, expected: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-    lines = proc.stderr.strip().splitlines()
+    lines = errors(proc.stderr)
     assert len(lines) == 1, proc.stderr
     assert expected in lines[0], lines[0]
 
@@ -308,3 +310,33 @@ def test_ctrl_c_is_reliable(tmp_path, delay):
         status, took, err = _interrupt(tmp_path, delay)
         assert status == 130 and took < EXIT_WITHIN_S, (status, took, err)
         assert not (tmp_path / "outputs").exists()
+
+
+# ------------------------------------------------------------------------------------- plausibility
+
+
+def test_a_pick_before_a_processing_station_is_refused():
+    spec = small_line()
+    spec["conveyors"]["belt"]["stations"] = {"press": {"at": 3.0, "service_time": 10.0}}
+    spec["robots"]["r1"]["station"] = 2.5
+    with pytest.raises(twin.SceneError, match=r"^scene\.robots\.r1\.station: 2\.5 — picks before processing "
+                                              r"station 'press'"):
+        twin.scene_from_mapping(spec)
+
+
+@pytest.mark.parametrize("change, where", [
+    (lambda s: s["heaters"]["h1"].update(power=1e15), "scene.heaters.h1.power"),
+    (lambda s: s.update(initial_temperature=5000.0), "scene.initial_temperature"),
+    (lambda s: s["conveyors"]["belt"]["parts"].update(h=1e7), "scene.conveyors.belt.parts.h"),
+], ids=["heater-1e15-W", "initial-5000-C", "parts-h-1e7"])
+def test_implausible_values_are_warned_about_naming_the_key(change, where):
+    spec = small_line()
+    change(spec)
+    with pytest.warns(twin.PlausibilityWarning, match=rf"^{re.escape(where)}: .* — implausible .*check the units"):
+        twin.scene_from_mapping(spec)  # accepted: a deliberate study may go there
+
+
+def test_the_shipped_scenes_raise_no_plausibility_warning(recwarn):
+    for name in ("gigafactory_cell", "oven_cell_3d", "oven_wall_1d"):
+        twin.load_scene(name)
+    assert not [w for w in recwarn if issubclass(w.category, twin.PlausibilityWarning)]

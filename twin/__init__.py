@@ -16,6 +16,7 @@ interrupt.when_the_command_starts()  # Ctrl-C stops `twin ...` promptly from its
 from twin.build import build  # noqa: E402
 from twin.errors import SceneError, SimulationError, TwinInputError  # noqa: E402
 from twin.model import Layout, Params, State, Status  # noqa: E402
+from twin.plausibility import PlausibilityWarning  # noqa: E402
 from twin.rollout import rollout, time_step  # noqa: E402
 from twin.run_files import write_run  # noqa: E402
 from twin.run_size import Limits  # noqa: E402
@@ -31,6 +32,7 @@ __all__ = [
     "Layout",
     "Limits",
     "Params",
+    "PlausibilityWarning",
     "Result",
     "Scene",
     "SceneError",

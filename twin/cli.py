@@ -10,6 +10,7 @@ import errno
 import logging
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -45,6 +46,22 @@ INPUT_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EIS
 def _fail(command: str, error: Exception) -> None:
     print(f"twin {command}: error: {error}", file=sys.stderr)
     sys.exit(2)
+
+
+def _warnings_on_one_line(command: str) -> None:
+    """Plausibility warnings as `twin COMMAND: warning: ...` on stderr, each once (others as Python shows them)."""
+    from twin.plausibility import PlausibilityWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, PlausibilityWarning):
+            print(f"twin {command}: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("once", PlausibilityWarning)
 
 
 def _register_scenes(args: list[str]) -> list[str]:
@@ -184,19 +201,22 @@ def _report(result, run_dir: Path) -> None:
     pick = m["part_temperature_at_pick_degC"]
     print(f"twin simulate: {result.scene.name}, {m['duration_h']:.2f} h of line time in {result.plan.steps} steps "
           f"of {result.plan.dt:.3g} s")
-    final = result.snapshots[-1]
-    said = [f"field {np.min(final):.1f} to {np.max(final):.1f} °C at the end"]
-    if result.scene.conveyors:
-        said.append(f"throughput {m['throughput_parts_per_h']:.1f} parts/h")
-    if result.scene.heaters:
-        said.append(f"heater energy {m['heater_energy_kWh']:.2f} kWh")
+    said = _said(result, " at the end", conveyors=f"throughput {m['throughput_parts_per_h']:.1f} parts/h",
+                 heaters=f"heater energy {m['heater_energy_kWh']:.2f} kWh")
     if pick:
-        said.append(f"part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})")
-    print("  " + ", ".join(said))
+        said += f", part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})"
+    print("  " + said)
     if m["unconverged_steps"]:
         print(f"  warning: {m['unconverged_steps']} steps stopped before their linear (CG) or thermostat solve "
               "converged; raise solver.maxiter or lower solver.dt", file=sys.stderr)
     print(f"  wrote {run_dir}/results.h5, metrics.json{picture}")
+
+
+def _said(result, when: str, **by_part: str) -> str:
+    """The field's range `when`, then each text whose part of the scene ('heaters', 'conveyors') exists."""
+    final = result.snapshots[-1]
+    return ", ".join([f"field {np.min(final):.1f} to {np.max(final):.1f} °C{when}",
+                      *[text for part, text in by_part.items() if getattr(result.scene, part)]])
 
 
 def _report_steady(result, m: dict) -> None:
@@ -205,14 +225,10 @@ def _report_steady(result, m: dict) -> None:
     print(f"twin simulate: {result.scene.name}, steady state {state} in {info['iterations']} iterations: residual "
           f"{info['residual_K']:.2g} K (tolerance {info['tolerance_K']:.2g} K), net imbalance "
           f"{info['imbalance_W']:.3g} W")
-    final = result.snapshots[-1]
-    said = [f"field {np.min(final):.1f} to {np.max(final):.1f} °C"]
-    if result.scene.heaters:
-        said.append(f"heater power {m['heater_power_W'] / 1e3:.3g} kW")
-    if result.scene.conveyors:
-        said.append(f"conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW")
+    said = _said(result, "", heaters=f"heater power {m['heater_power_W'] / 1e3:.3g} kW",
+                 conveyors=f"conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW")
     faces = ", ".join(f"{name} {heat:+.4g} W" for name, heat in info["face_heat_W"].items())
-    print("  " + ", ".join(said) + (f"; heat in through the faces: {faces}" if faces else ""))
+    print("  " + said + (f"; heat in through the faces: {faces}" if faces else ""))
     if not info["converged"]:
         print("  warning: the steady solve stopped at its iteration cap; the field is not yet steady — check the "
               "scene (an insulated domain has no unique steady state) or use a transient solver", file=sys.stderr)
@@ -231,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"twin: error: unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         sys.exit(2)
     interrupt.exit_promptly_on_interrupt(command)
+    _warnings_on_one_line(command)
     interrupt.on_interrupt(_discard_run_dir)
     try:
         rest = _register_scenes(rest)

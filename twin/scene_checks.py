@@ -99,6 +99,7 @@ def check_scene(scene: Scene, where: str = "scene") -> Scene:
     lengths = {name: check_conveyor(c, floor, f"{where}.conveyors.{name}") for name, c in scene.conveyors.items()}
     for name, robot in scene.robots.items():
         check_robot(robot, lengths, floor, f"{where}.robots.{name}")
+        _check_pick_after_stations(robot, scene.conveyors.get(robot.conveyor), f"{where}.robots.{name}")
     sensors = {name: check_sensor(s, scene, floor, f"{where}.sensors.{name}") for name, s in scene.sensors.items()}
     return dataclasses.replace(scene, sensors=sensors)
 
@@ -515,6 +516,17 @@ def check_robot(robot: Robot, lengths: Mapping[str, float], floor: Floor, where:
              f"beyond the end of conveyor {robot.conveyor!r} (path length {length:g} m); allowed 0..{length:g} m")
     check_point(robot.base, floor, f"{where}.base", "robot base")
     _require(robot.pick_time >= 0, f"{where}.pick_time", robot.pick_time, "pick time must be ≥ 0 s")
+
+
+def _check_pick_after_stations(robot: Robot, conveyor: Conveyor | None, where: str) -> None:
+    """Parts are picked only after their last processing station: a pick point upstream of one would
+    take parts the station waits for, and the line jams."""
+    if conveyor is None or not conveyor.stations:
+        return
+    last_name, last = list(conveyor.stations.items())[-1]
+    _require(robot.station > last.at, f"{where}.station", robot.station,
+             f"picks before processing station {last_name!r} at {last.at:g} m on conveyor {robot.conveyor!r}; "
+             "parts are picked only after every processing station: move the pick point downstream")
 
 
 # --- sensors -----------------------------------------------------------------------------------------

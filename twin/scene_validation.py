@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from twin import schema
 from twin.errors import SceneError
+from twin.plausibility import warn_implausible
 from twin.scene_checks import MISSING, check_scene, did_you_mean
 
 MAX_MAGNITUDE = 1e30  # any number in a scene; no SI input comes near it, float32 arithmetic on it stays finite
@@ -115,9 +116,11 @@ FIELDS: dict[tuple[str, str], tuple[str, str]] = {
 
 
 def scene_from_mapping(data: Mapping, where: str = "scene") -> schema.Scene:
-    """Validate a plain mapping and return the `Scene`; raise `SceneError` at the first problem."""
-    scene = _convert(schema.Scene, data, where, "")
-    return check_scene(scene, where)
+    """Validate a plain mapping and return the `Scene`; raise `SceneError` at the first problem, and warn
+    (twin.plausibility.PlausibilityWarning) about values real lines hardly use."""
+    scene = check_scene(_convert(schema.Scene, data, where, ""), where)
+    warn_implausible(scene, where)
+    return scene
 
 
 def join(where: str, key: Any) -> str:
