@@ -212,6 +212,17 @@ def test_cli_refuses_before_anything_is_written(tmp_path, args, expected):
     assert _tree(tmp_path) == before
 
 
+CLI_SCENE_FILES = ["latin-1", "deep-nesting", "alias-bomb", "unknown-resolver", "python-tag"]
+
+
+@pytest.mark.parametrize("name, content, where", [p for p in SCENE_FILES if p.id in CLI_SCENE_FILES])
+def test_cli_refuses_scene_files_that_are_not_data(tmp_path, name, content, where):
+    (tmp_path / name).write_bytes(content)
+    before = _tree(tmp_path)
+    _refused(run_twin(tmp_path, "simulate", f"scene={name}"), where)
+    assert _tree(tmp_path) == before
+
+
 @pytest.mark.parametrize("name", ["123.yaml", "a,b.yaml", "with space.yaml"])
 def test_any_scene_file_name_composes(tmp_path, name):
     _small_line_file(tmp_path, name)
