@@ -25,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from twin import interrupt, run_dirs
 from twin.errors import TwinInputError
+from twin.plausibility import PlausibilityWarning
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
 
@@ -50,8 +51,6 @@ def _fail(command: str, error: Exception) -> None:
 
 def _warnings_on_one_line(command: str) -> None:
     """Plausibility warnings as `twin COMMAND: warning: ...` on stderr, each once (others as Python shows them)."""
-    from twin.plausibility import PlausibilityWarning
-
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -90,12 +89,12 @@ def _precheck(command: str, overrides: list[str]) -> None:
     In a sweep (-m) every swept value is checked, the other keys at their first value. Hydra's own
     flags (--cfg, --help, ...) are left to Hydra.
     """
-    flags = [a for a in overrides if a.startswith("-")]
-    if any(flag not in ("-m", "--multirun") for flag in flags):
+    parsed = _split_flags(overrides)
+    if parsed is None:
         return
-    plain = [a for a in overrides if not a.startswith("-")]
+    plain, sweep = parsed
     try:
-        probes = _sweep_probes(plain) if flags else [plain]
+        probes = _sweep_probes(plain) if sweep else [plain]
         for probe in probes:
             with initialize_config_module("twin.conf", version_base=None):
                 data = OmegaConf.to_container(compose(config_name=command, overrides=probe), resolve=True)
@@ -106,6 +105,15 @@ def _precheck(command: str, overrides: list[str]) -> None:
         _fail(command, "; ".join(lines).replace(":;", ":"))
     except TwinInputError as err:
         _fail(command, err)
+
+
+def _split_flags(overrides: list[str]) -> tuple[list[str], bool] | None:
+    """(the key=value overrides, whether it is a sweep), or None when Hydra's own flags (--cfg, --help,
+    ...) are given: those are left to Hydra, which runs no job for them."""
+    flags = [a for a in overrides if a.startswith("-")]
+    if any(flag not in ("-m", "--multirun") for flag in flags):
+        return None
+    return [a for a in overrides if not a.startswith("-")], bool(flags)
 
 
 def _sweep_probes(overrides: list[str]) -> list[list[str]]:
@@ -134,16 +142,16 @@ def _look_before(command: str, overrides: list[str]) -> None:
     """Ahead of Hydra: refuse a run directory that holds another run (unless overwrite=true), and record
     what exists along its path, so that a refused run removes only what it made (twin.run_dirs)."""
     global _BEFORE
-    flags = [a for a in overrides if a.startswith("-")]
-    if any(flag not in ("-m", "--multirun") for flag in flags):
+    parsed = _split_flags(overrides)
+    if parsed is None:
         return
-    plain = [a for a in overrides if not a.startswith("-")]
+    plain, sweep = parsed
     with initialize_config_module("twin.conf", version_base=None):
         cfg = compose(config_name=command, overrides=_sweep_probes(plain)[0], return_hydra_config=True)
-    path = Path(cfg.hydra.sweep.dir if flags else cfg.hydra.run.dir)
-    run_dirs.refuse_unwritable(path, "hydra.sweep.dir" if flags else "hydra.run.dir")
+    path = Path(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir)
+    run_dirs.refuse_unwritable(path, "hydra.sweep.dir" if sweep else "hydra.run.dir")
     if not cfg.overwrite:
-        if flags:
+        if sweep:
             for job in sorted(path.iterdir()) if path.is_dir() else ():
                 run_dirs.refuse_taken(job, "hydra.sweep.dir")
         else:

@@ -39,31 +39,20 @@ def check_run(duration: Any, precision: Any, snapshot_every: Any, device: Any, s
         raise TwinInputError("solver", solver, "expected a twin.Solver")
 
 
-def _solver(data: Any) -> Solver:
+def _from_mapping(cls, data: Any, key: str, expected: str):
+    """`cls(**data)` for the mapping at `key`, its unknown keys refused; the dataclass checks its values."""
     if not isinstance(data, Mapping):
-        raise TwinInputError("solver", data, f"expected a solver config: {', '.join(THETA)}")
-    allowed = [f.name for f in fields(Solver)]
+        raise TwinInputError(key, data, f"expected {expected}")
+    allowed = [f.name for f in fields(cls)]
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise TwinInputError(f"solver.{unknown[0]}", data[unknown[0]], f"unknown key; allowed: {', '.join(allowed)}")
-    return Solver(**data)
-
-
-def _limits(data: Any) -> Limits:
-    if data is None:
-        return Limits()
-    if not isinstance(data, Mapping):
-        raise TwinInputError("limits", data, "expected a mapping: memory_GiB, steps")
-    allowed = [f.name for f in fields(Limits)]
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise TwinInputError(f"limits.{unknown[0]}", data[unknown[0]], f"unknown key; allowed: {', '.join(allowed)}")
-    return Limits(**data)
+        raise TwinInputError(f"{key}.{unknown[0]}", data[unknown[0]], f"unknown key; allowed: {', '.join(allowed)}")
+    return cls(**data)
 
 
 def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
     """Check the run keys of a composed config; names the key of the first bad value."""
-    solver = _solver(data.get("solver"))
+    solver = _from_mapping(Solver, data.get("solver"), "solver", f"a solver config: {', '.join(THETA)}")
     check_run(data.get("duration"), data.get("precision"), data.get("snapshot_every"), data.get("device"), solver)
     return SimulateConfig(
         duration=float(data["duration"]),
@@ -74,5 +63,5 @@ def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
         overwrite=values.flag(data.get("overwrite", False), "overwrite"),
         device=data["device"],
         solver=solver,
-        limits=_limits(data.get("limits")),
+        limits=_from_mapping(Limits, data.get("limits", {}), "limits", "a mapping: memory_GiB, steps"),
     )

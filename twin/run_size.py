@@ -16,6 +16,7 @@ import numpy as np
 from twin import values
 from twin.build import grid_shape, part_slots
 from twin.errors import TwinInputError
+from twin.rollout import Plan
 from twin.schema import Scene
 
 GiB = 2.0**30
@@ -53,15 +54,14 @@ def check_scene_size(scene: Scene, dtype, limits: Limits) -> None:
     _check_memory(terms, limits)
 
 
-def check_plan_size(scene: Scene, steps: int, dt: float, chunks: int, snapshot_every: float, dtype,
-                    limits: Limits) -> None:
+def check_plan_size(scene: Scene, the_plan: Plan, snapshot_every: float, dtype, limits: Limits) -> None:
     """After the plan: the number of steps, then the snapshots and readings they produce."""
+    steps, duration = the_plan.steps, the_plan.duration
     if steps > limits.steps:
-        raise TwinInputError("duration", steps * dt, f"{steps:,} steps of {dt:.3g} s, above limits.steps = "
+        raise TwinInputError("duration", duration, f"{steps:,} steps of {the_plan.dt:.3g} s, above limits.steps = "
                              f"{limits.steps:,}; shorten the run, take larger steps, or raise limits.steps")
     cells = math.prod(grid_shape(scene)[0])
-    duration = steps * dt
-    terms = {("snapshot_every", snapshot_every): (chunks + 1) * cells * max(np.dtype(dtype).itemsize, 8),
+    terms = {("snapshot_every", snapshot_every): (the_plan.chunks + 1) * cells * max(np.dtype(dtype).itemsize, 8),
              ("duration", duration): steps * max(len(scene.sensors), 1) * SAMPLE_BYTES}
     for name, sensor in scene.sensors.items():
         terms[(f"scene.sensors.{name}.period", sensor.period)] = (duration / sensor.period + 1) * SAMPLE_BYTES

@@ -65,10 +65,10 @@ def simulate(
     _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits)
     with jax.default_device(select_device(device)):
         dtype = set_precision(precision)
+        check_scene_size(scene, dtype, limits)
         if solver.method == "steady":
             from twin import steady
 
-            check_scene_size(scene, dtype, limits)
             return steady.simulate_steady(scene, solver, dtype)
         return _simulate(scene, duration, solver, progress, *_prepare(scene, duration, solver, dtype, snapshot_every,
                                                                       limits))
@@ -82,10 +82,10 @@ def check_plan(scene: Scene, duration: float, solver: step_mod.Solver, precision
     _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits)
     with jax.default_device(select_device(device)):
         dtype = set_precision(precision)
+        check_scene_size(scene, dtype, limits)
         if solver.method == "steady":
             from twin.steady import check_steady
 
-            check_scene_size(scene, dtype, limits)
             check_steady(scene)
             return
         _prepare(scene, duration, solver, dtype, snapshot_every, limits)
@@ -100,11 +100,10 @@ def _check_inputs(scene, duration, solver, precision, snapshot_every, device, li
 
 
 def _prepare(scene, duration, solver, dtype, snapshot_every, limits):
-    """(layout, params, state, plan), the size checked before the build and after the plan."""
-    check_scene_size(scene, dtype, limits)
+    """(layout, params, state, plan) of a transient run, its size checked again once the plan is known."""
     layout, params, state = build(scene, dtype)
     the_plan = plan(duration, time_step(layout, params, solver), snapshot_every)
-    check_plan_size(scene, the_plan.steps, the_plan.dt, the_plan.chunks, snapshot_every, dtype, limits)
+    check_plan_size(scene, the_plan, snapshot_every, dtype, limits)
     return layout, params, state, the_plan
 
 
