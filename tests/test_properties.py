@@ -2,9 +2,9 @@
 
 - energy balance: an insulated heterogeneous domain gains exactly the heat its sources give;
 - maximum principle: without sources, explicit and backward-Euler steps keep every cell within the
-  range of the initial field and the wall temperatures;
+  range of the initial field and the wall temperatures, in float32 and float64;
 - part conservation: every part that entered a line has left it or is still on it, for any belt speed
-  and part spacing;
+  and part spacing, in float32 and float64;
 - scene round trip: a scene dumped to YAML and read back is the same scene, whatever its values.
 
 Shapes stay fixed and values vary, so each law compiles once and its examples run in microseconds.
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import twin
 from line_scenes import small_line
+from tolerances import DTYPES, tol
 from twin.kernels import thermal as th
 from twin.scene_files import dump_yaml, parse_yaml
 
@@ -30,7 +31,7 @@ STEPS = 50
 # float64; the flux form telescopes, so only the rounding of T in each step remains: ≈ ulp(T)·ρcV per
 # cell and step, random in sign — measured 1.4e-9 J on a total heat content of 1.6e6 J (9e-16 of it).
 ENERGY_ROUNDOFF = 1e-13  # of the total heat content
-MAX_PRINCIPLE_K = 1e-9  # K; float64 round-off (explicit), CG residual at tol 1e-13 (backward Euler)
+CG_TOL = {"float32": None, "float64": 1e-13}  # None: CG's float32 default, 1e-5
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -69,9 +70,12 @@ def test_energy_balance_holds_for_any_materials(seed, contrast):
 
 
 @functools.cache
-def _walled_run(method: str):
+def _walled_run(method: str, precision: str):
+    dtype = DTYPES[precision]
+
     @jax.jit
     def run(k, rho_c, T0, T_walls):
+        k, rho_c, T0, T_walls = (jnp.asarray(a, dtype) for a in (k, rho_c, T0, T_walls))
         coeffs = th.Coefficients(1.0 / rho_c, th.face_conductance(k, (DX, DX)))
         bcs = ((th.dirichlet(T_walls[0], k[:1], DX), None), (None, th.dirichlet(T_walls[1], k[:, -1:], DX)))
         if method == "explicit":
@@ -79,25 +83,26 @@ def _walled_run(method: str):
             step = lambda T: th.explicit_step(T, coeffs, bcs, 0.0, dt)  # noqa: E731
         else:
             dt = 50.0 * th.stable_dt(coeffs, bcs)
-            step = lambda T: th.implicit_step(T, coeffs, bcs, 0.0, dt, tol=1e-13)  # noqa: E731
+            step = lambda T: th.implicit_step(T, coeffs, bcs, 0.0, dt, tol=CG_TOL[precision])  # noqa: E731
         return jax.lax.fori_loop(0, STEPS, lambda i, T: step(T), T0)
     return run
 
 
 @EXAMPLES
 @given(seed=seeds, contrast=st.floats(1.0, 1e4), walls=st.tuples(st.floats(0.0, 150.0), st.floats(0.0, 150.0)),
-       method=st.sampled_from(["explicit", "backward_euler"]))
-def test_maximum_principle_without_sources(seed, contrast, walls, method):
+       method=st.sampled_from(["explicit", "backward_euler"]), precision=st.sampled_from(["float32", "float64"]))
+def test_maximum_principle_without_sources(seed, contrast, walls, method, precision):
     k, rho_c, _, T0 = _materials(seed, contrast)
-    T = _walled_run(method)(k, rho_c, T0, jnp.asarray(walls))
-    low = min(float(jnp.min(T0)), *walls) - MAX_PRINCIPLE_K
-    high = max(float(jnp.max(T0)), *walls) + MAX_PRINCIPLE_K
+    T = _walled_run(method, precision)(k, rho_c, T0, jnp.asarray(walls))
+    margin = tol("maximum_principle_K", precision)
+    low = min(float(jnp.min(T0)), *walls) - margin
+    high = max(float(jnp.max(T0)), *walls) + margin
     assert low <= float(jnp.min(T)) and float(jnp.max(T)) <= high
 
 
 @functools.cache
-def _line():
-    layout, params, state = twin.build(twin.scene_from_mapping(small_line()), jnp.float64)
+def _line(precision: str):
+    layout, params, state = twin.build(twin.scene_from_mapping(small_line()), DTYPES[precision])
     solver = twin.Solver(dt=0.5)  # below half the shortest part interval drawn (spacing/speed ≥ 1 s)
 
     @jax.jit
@@ -110,9 +115,9 @@ def _line():
 
 
 @settings(max_examples=15, deadline=None)
-@given(speed=st.floats(0.05, 0.5), interval=st.floats(1.0, 30.0))
-def test_parts_are_conserved_for_any_speed_and_spacing(speed, interval):
-    n_in, n_out, on_belt = _line()(speed, speed * interval)
+@given(speed=st.floats(0.05, 0.5), interval=st.floats(1.0, 30.0), precision=st.sampled_from(["float32", "float64"]))
+def test_parts_are_conserved_for_any_speed_and_spacing(speed, interval, precision):
+    n_in, n_out, on_belt = _line(precision)(speed, speed * interval)
     assert int(n_in[0]) > 0
     assert np.array_equal(np.asarray(n_in), np.asarray(n_out) + np.asarray(on_belt))
 

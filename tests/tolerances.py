@@ -52,6 +52,9 @@ TOLERANCES: dict[str, dict[str, float]] = {
     # Motor energy w.r.t. belt speed and drag coefficients; measured 7.4e-7 (float32, speed; drag 1.0e-7),
     # 4.0e-8.
     "motor_energy_gradient": {F32: 3e-6, F64: 2e-7},
+    # K beyond the range of the initial field and the walls (tests/test_properties.py), explicit and
+    # backward Euler: measured 0 in 60 draws each (no overshoot at all); allowed a few ulp of 150 °C.
+    "maximum_principle_K": {F32: 1e-4, F64: 1e-11},
 }
 
 
