@@ -288,7 +288,9 @@ def test_a_run_directory_that_cannot_be_one_is_refused(tmp_path, make, phrase):
 
 # --------------------------------------------------------------------------------------------- signals
 
-LONG_RUN = ["duration=28800", "progress=false"]  # an 8-hour shift: minutes of work, never done in these tests
+# An 8-hour shift (≈15 s here, mostly compiling; the signals come before its end), without checkpoints:
+# nothing is kept. An interrupted run that has a checkpoint keeps it (tests/test_resume.py).
+LONG_RUN = ["duration=28800", "checkpoint_every=null", "progress=false"]
 
 
 def _interrupt(cwd, delay: float, sig=signal.SIGINT) -> tuple[int, float, str]:

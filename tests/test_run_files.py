@@ -13,7 +13,7 @@ import yaml
 
 import twin
 from line_scenes import small_line
-from twin import run_files, viz
+from twin import atomic_files, run_files, viz
 
 DURATION = 100.0  # s: long enough for the first parts to reach robot r1 (≈62 s) so pick metrics exist
 SNAPSHOT_EVERY = 25.0  # s
@@ -194,12 +194,12 @@ def test_failed_h5_write_keeps_the_previous_file(result, config, tmp_path, monke
 
 def test_atomic_path_renames_only_on_success(tmp_path):
     target = tmp_path / "a.txt"
-    with run_files.atomic_path(target) as tmp:
+    with atomic_files.atomic_path(target) as tmp:
         assert tmp.parent == tmp_path and tmp != target
         tmp.write_text("first")
         assert not target.exists()  # nothing at the final name until the block succeeds
     assert target.read_text() == "first"
-    with pytest.raises(ValueError), run_files.atomic_path(target) as tmp:
+    with pytest.raises(ValueError), atomic_files.atomic_path(target) as tmp:
         tmp.write_text("second, half")
         raise ValueError
     assert target.read_text() == "first"
@@ -210,7 +210,7 @@ def test_run_files_get_the_usual_permissions(tmp_path):
     """Temp-file-and-rename must not leave owner-only files (mkstemp's mode) behind."""
     import os
 
-    from twin.run_files import atomic_path
+    from twin.atomic_files import atomic_path
 
     umask = os.umask(0o022)
     try:

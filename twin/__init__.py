@@ -4,6 +4,7 @@ The public surface; everything else may change:
 
     scene = twin.load_scene("gigafactory_cell", overrides=["heaters.oven_1.setpoint=130"])
     result = twin.simulate(scene, duration=3600.0)              # or twin.Solver(method="steady")
+    twin.simulate(scene, 28800.0, checkpoints=twin.Checkpoints("run.ckpt.h5")); twin.resume("run.ckpt.h5")
     layout, params, state = twin.build(scene)                   # for gradients:
     final, readings = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=600)
     twin.time_step(layout, params, solver)                      # the dt both of them step with
@@ -23,12 +24,13 @@ from twin.run_size import Limits  # noqa: E402
 from twin.scene_files import load_scene  # noqa: E402
 from twin.scene_validation import scene_from_mapping  # noqa: E402
 from twin.schema import Scene  # noqa: E402
-from twin.simulate import Result, simulate  # noqa: E402
+from twin.simulate import Checkpoints, Result, resume, simulate  # noqa: E402
 from twin.status import check as check_status  # noqa: E402
 from twin.steady import steady_state  # noqa: E402
 from twin.step import Solver, make_step  # noqa: E402
 
 __all__ = [
+    "Checkpoints",
     "Layout",
     "Limits",
     "Params",
@@ -45,6 +47,7 @@ __all__ = [
     "check_status",
     "load_scene",
     "make_step",
+    "resume",
     "rollout",
     "scene_from_mapping",
     "simulate",

@@ -23,7 +23,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from twin import interrupt, run_dirs
+from twin import atomic_files, checkpoint, interrupt, run_dirs, values
 from twin.errors import TwinInputError
 from twin.plausibility import PlausibilityWarning
 
@@ -37,6 +37,7 @@ examples:
   twin simulate scene=gigafactory_cell duration=28800 scene.heaters.oven_1.setpoint=130
   twin simulate scene=path/to/my_line.yaml solver=crank_nicolson
   twin simulate -m scene.conveyors.main.speed=0.015,0.02,0.025
+  twin simulate resume=outputs/simulate/DATE/TIME     # continue a run from its last checkpoint
   twin simulate --cfg job                             # print the composed config and exit
 Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files)."""
 
@@ -164,18 +165,30 @@ _RUN_DIR: Path | None = None  # the run directory of the job running now (Hydra'
 
 
 def _discard_run_dir() -> None:
-    """For a run not kept (refused, failed, interrupted): remove what this invocation made for it,
-    nothing else (nothing if unknown)."""
+    """For a run not kept (refused, failed): remove what this invocation made for it, nothing else
+    (nothing if unknown)."""
     if _BEFORE is not None:
         _BEFORE.discard(_RUN_DIR or _BEFORE.path)
+
+
+def _keep_checkpoint() -> str | None:
+    """For an interrupted run: remove what this invocation made but a checkpoint and what Hydra wrote
+    beside it (.hydra/, the log); say how to resume, or None if there is no checkpoint."""
+    run_dir = _RUN_DIR or (_BEFORE.path if _BEFORE else None)
+    if run_dir is None or not (run_dir / checkpoint.FILE_NAME).is_file():
+        _discard_run_dir()
+        return None
+    if _BEFORE is not None:
+        _BEFORE.discard(run_dir, keep=(checkpoint.FILE_NAME, ".hydra", f"{HydraConfig.get().job.name}.log"
+                                       if HydraConfig.initialized() else ""))
+    return f"its last checkpoint is kept: continue with `twin simulate resume={run_dir}`"
 
 
 @hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="simulate")
 def _simulate(cfg: DictConfig) -> None:
     from twin.run_config import simulate_config
-    from twin.run_files import write_run
     from twin.scene_validation import scene_from_mapping
-    from twin.simulate import simulate
+    from twin.simulate import Checkpoints, simulate
 
     global _RUN_DIR
     _RUN_DIR = Path(HydraConfig.get().runtime.output_dir)
@@ -184,19 +197,71 @@ def _simulate(cfg: DictConfig) -> None:
     try:
         run = simulate_config(data)
         scene = scene_from_mapping(data["scene"])
+        checkpoints = None
+        if run.checkpoint_every is not None and run.solver.method != "steady":
+            checkpoints = Checkpoints(_RUN_DIR / checkpoint.FILE_NAME, run.checkpoint_every, data)
         result = simulate(scene, run.duration, run.solver, run.precision, run.snapshot_every, run.progress,
-                          run.device, run.limits)
+                          run.device, run.limits, checkpoints)
     except TwinInputError as err:
         _discard_run_dir()
         _fail("simulate", err)
+    _finish(result, _RUN_DIR, data, run.render)
+
+
+def _finish(result, run_dir: Path, config: dict, render: bool) -> None:
+    """Write the run files (the checkpoint, superseded, goes) and say what the run did."""
+    from twin.run_files import write_run
+
     try:
-        write_run(result, _RUN_DIR, data, render=run.render)
+        write_run(result, run_dir, config, render=render)
     except OSError as err:
         _discard_run_dir()
-        print(f"twin simulate: error: cannot write the run files in {_RUN_DIR}: {err.strerror or err}",
+        print(f"twin simulate: error: cannot write the run files in {run_dir}: {err.strerror or err}",
               file=sys.stderr)
         sys.exit(2 if err.errno in INPUT_ERRNOS else 1)  # a full or failing disk is a fault, not bad input
-    _report(result, _RUN_DIR)
+    (run_dir / checkpoint.FILE_NAME).unlink(missing_ok=True)
+    _report(result, run_dir)
+
+
+RESUME_KEYS = ("progress", "render")  # what a resumed run may change: nothing that changes its results
+
+
+def _resume(args: list[str]) -> None:
+    """`twin simulate resume=DIR [progress=..] [render=..]`: continue the run whose checkpoint is in DIR,
+    in DIR, to the end it was configured for."""
+    from twin.scene_files import parse_yaml
+    from twin.simulate import resume
+
+    global _BEFORE, _RUN_DIR
+    settings = {"progress": True, "render": True}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if key == "resume":
+            continue
+        if not sep or key not in RESUME_KEYS:
+            raise TwinInputError(key, value or None, "a resumed run continues as it was configured; with resume= "
+                                 f"only {' and '.join(RESUME_KEYS)} may be given")
+        settings[key] = values.flag(parse_yaml(value, key), key)
+    run_dir = _resume_dir(next(a for a in args if a.startswith("resume=")).partition("=")[2])
+    _BEFORE, _RUN_DIR = run_dirs.Before.look(run_dir), run_dir
+    atomic_files.remove_strays(run_dir, run_dirs.RUN_FILES)
+    result = resume(run_dir / checkpoint.FILE_NAME, progress=settings["progress"])
+    config = checkpoint.read_config(run_dir / checkpoint.FILE_NAME) or {}
+    _finish(result, run_dir, config, settings["render"])
+
+
+def _resume_dir(value: str) -> Path:
+    """The run directory `resume=` names, refused unless it holds a checkpoint."""
+    if not value:
+        raise TwinInputError("resume", value, "give the run directory of the run to continue: resume=DIR")
+    run_dir = Path(value).absolute()
+    if not run_dir.is_dir():
+        raise TwinInputError("resume", value, "no such run directory")
+    if not (run_dir / checkpoint.FILE_NAME).is_file():
+        done = " (it holds a finished run: results.h5)" if (run_dir / "results.h5").exists() else ""
+        raise TwinInputError("resume", value, f"holds no {checkpoint.FILE_NAME} to continue from{done}")
+    run_dirs.refuse_unwritable(run_dir, "resume")
+    return run_dir
 
 
 def _report(result, run_dir: Path) -> None:
@@ -256,7 +321,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     interrupt.exit_promptly_on_interrupt(command)
     _warnings_on_one_line(command)
-    interrupt.on_interrupt(_discard_run_dir)
+    interrupt.on_interrupt(_keep_checkpoint)
+    if command == "simulate" and any(a.startswith("resume=") for a in rest):
+        try:
+            _resume(rest)
+        except TwinInputError as err:
+            _fail(command, err)
+        return
     try:
         rest = _register_scenes(rest)
     except TwinInputError as err:

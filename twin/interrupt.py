@@ -5,7 +5,8 @@ Python runs its signal handlers only between bytecodes, so a KeyboardInterrupt w
 long device call to return, and one raised inside a garbage-collection callback is swallowed (the run
 went on and exited 0). Instead the signal's C-level handler writes to a wake-up pipe
 (`signal.set_wakeup_fd`); a watcher thread reads it, runs the registered clean-ups (remove what this
-run made), prints one line and ends the process with status 128 + signal (130 for Ctrl-C) at once.
+run made; a run's last checkpoint stays, to resume), prints one line and ends the process with status
+128 + signal (130 for Ctrl-C) at once.
 Installed only by the command, never when twin is imported as a library.
 """
 
@@ -46,17 +47,19 @@ def when_the_command_starts() -> None:
         exit_promptly_on_interrupt()
 
 
-def on_interrupt(clean_up: Callable[[], None]) -> None:
-    """Run `clean_up` (no arguments) if the command is interrupted."""
+def on_interrupt(clean_up: Callable[[], str | None]) -> None:
+    """Run `clean_up` (no arguments) if the command is interrupted; a text it returns replaces "nothing
+    of this run was kept" in the line printed (what was kept, how to go on)."""
     _clean_ups.append(clean_up)
 
 
 def _watch(read: int) -> None:
     number = os.read(read, 1)[0]
+    note = "nothing of this run was kept"
     try:
         for clean_up in _clean_ups:
-            clean_up()
+            note = clean_up() or note
     finally:
-        print(f"{_state['command']}: interrupted ({signal.Signals(number).name}); nothing of this run was kept",
-              file=sys.stderr, flush=True)
+        print(f"{_state['command']}: interrupted ({signal.Signals(number).name}); {note}", file=sys.stderr,
+              flush=True)
         os._exit(128 + number)

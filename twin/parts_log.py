@@ -83,6 +83,14 @@ class PartsLog:
                     left_at=places[log["station"][c, :n]], temperature_at_pick=log["T"][c, :n].astype(float),
                     cure_at_pick=log["alpha"][c, :n].astype(float)))
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The parts collected so far, one array per column (rows in the order collected)."""
+        return {k: np.concatenate([r[k] for r in self.rows]) if self.rows else _empty(k) for k in COLUMNS}
+
+    def restore(self, columns: dict[str, np.ndarray]) -> None:
+        """Take up from `columns()` of an earlier collector (a checkpoint)."""
+        self.rows = [columns] if len(columns["id"]) else []
+
     def table(self, final: State) -> dict[str, np.ndarray]:
         """Every part: those that left, then those still on the line; sorted by conveyor and id."""
         parts = final.parts
@@ -95,9 +103,11 @@ class PartsLog:
                     id=np.asarray(parts.id)[c][alive[c]].astype(np.int64), conveyor=np.full(n, conveyor.name, object),
                     time_in=np.asarray(parts.t_in, float)[c][alive[c]], time_out=nan, left_at=np.full(n, "", object),
                     temperature_at_pick=nan, cure_at_pick=nan))
-        if not self.rows:
-            return {k: np.zeros(0, object if k in ("conveyor", "left_at") else float) for k in COLUMNS}
-        table = {k: np.concatenate([r[k] for r in self.rows]) for k in COLUMNS}
+        table = self.columns()
         position = {c.name: i for i, c in enumerate(self.layout.conveyors)}
         order = np.lexsort((table["id"], [position[name] for name in table["conveyor"]]))
         return {k: v[order] for k, v in table.items()}
+
+
+def _empty(column: str) -> np.ndarray:
+    return np.zeros(0, object if column in ("conveyor", "left_at") else np.int64 if column == "id" else float)

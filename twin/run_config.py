@@ -25,6 +25,7 @@ class SimulateConfig:
     render: bool
     overwrite: bool
     device: str
+    checkpoint_every: float | None
     solver: Solver
     limits: Limits
 
@@ -39,7 +40,7 @@ def check_run(duration: Any, precision: Any, snapshot_every: Any, device: Any, s
         raise TwinInputError("solver", solver, "expected a twin.Solver")
 
 
-def _from_mapping(cls, data: Any, key: str, expected: str):
+def from_mapping(cls, data: Any, key: str, expected: str):
     """`cls(**data)` for the mapping at `key`, its unknown keys refused; the dataclass checks its values."""
     if not isinstance(data, Mapping):
         raise TwinInputError(key, data, f"expected {expected}")
@@ -52,7 +53,7 @@ def _from_mapping(cls, data: Any, key: str, expected: str):
 
 def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
     """Check the run keys of a composed config; names the key of the first bad value."""
-    solver = _from_mapping(Solver, data.get("solver"), "solver", f"a solver config: {', '.join(THETA)}")
+    solver = from_mapping(Solver, data.get("solver"), "solver", f"a solver config: {', '.join(THETA)}")
     check_run(data.get("duration"), data.get("precision"), data.get("snapshot_every"), data.get("device"), solver)
     return SimulateConfig(
         duration=float(data["duration"]),
@@ -62,6 +63,8 @@ def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
         render=values.flag(data.get("render"), "render"),
         overwrite=values.flag(data.get("overwrite", False), "overwrite"),
         device=data["device"],
+        checkpoint_every=values.number(data.get("checkpoint_every"), "checkpoint_every", "s of line time",
+                                       optional=True),
         solver=solver,
-        limits=_from_mapping(Limits, data.get("limits", {}), "limits", "a mapping: memory_GiB, steps"),
+        limits=from_mapping(Limits, data.get("limits", {}), "limits", "a mapping: memory_GiB, steps"),
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from twin.errors import TwinInputError
 
-RUN_FILES = ("results.h5", "metrics.json", "final_field.png", ".hydra")  # a run's record in its directory
+RUN_FILES = ("results.h5", "metrics.json", "final_field.png", "checkpoint.h5", ".hydra")  # a run's record in its directory
 
 
 @dataclass
@@ -44,12 +44,12 @@ class Before:
             return folder.name not in self.entries[parent]
         return parent != folder and self.made_now(parent)
 
-    def discard(self, run_dir: Path) -> None:
+    def discard(self, run_dir: Path, keep: tuple[str, ...] = ()) -> None:
         """Remove what this command made in and for a run it does not keep: every entry of `run_dir` that
-        was not there before (Hydra's `.hydra/` and log, files being written), then the folders made now,
-        upwards, while they are empty."""
+        was not there before (Hydra's `.hydra/` and log, files being written) but those named in `keep`,
+        then the folders made now, upwards, while they are empty."""
         run_dir = Path(run_dir).absolute()
-        old = self.entries.get(run_dir, set())
+        old = self.entries.get(run_dir, set()) | set(keep)
         for entry in list(run_dir.iterdir()) if run_dir.is_dir() else ():
             if entry.name in old:
                 continue
@@ -81,5 +81,6 @@ def refuse_taken(folder: Path, key: str) -> None:
     folder = Path(folder)
     held = [name for name in RUN_FILES if (folder / name).exists()]
     if held:
-        raise TwinInputError(key, str(folder), f"holds another run ({', '.join(held)}); choose another directory "
-                             "or pass overwrite=true")
+        resume = f"continue it with `twin simulate resume={folder}`, " if "checkpoint.h5" in held else ""
+        raise TwinInputError(key, str(folder), f"holds another run ({', '.join(held)}); {resume}choose another "
+                             "directory or pass overwrite=true")

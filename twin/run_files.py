@@ -7,35 +7,16 @@ that fails leaves nothing half-written. Layout of results.h5: docs/results.md.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from twin.atomic_files import atomic_path
 from twin.scene_files import dump_yaml
 from twin.simulate import Result
 
 FORMAT_VERSION = 1
-
-
-@contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; give the usual permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_run(result: Result, run_dir: Path, config: dict, render: bool = True) -> list[Path]:

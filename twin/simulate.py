@@ -9,6 +9,7 @@ time and the cell or entity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -16,9 +17,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from twin import metrics as metrics_mod
-from twin import parts_log, status
+from twin import checkpoint, parts_log, status
 from twin import step as step_mod
 from twin.build import build
+from twin.checkpoint import Checkpoints
 from twin.errors import TwinInputError
 from twin.model import Layout, Params, State
 from twin.precision import DEVICES, PRECISIONS, select_device, set_precision
@@ -27,7 +29,8 @@ from twin.run_config import check_run
 from twin.run_size import Limits, check_plan_size, check_scene_size
 from twin.schema import Scene
 
-__all__ = ["DEVICES", "PRECISIONS", "Result", "check_plan", "simulate", "select_device", "set_precision"]
+__all__ = ["DEVICES", "PRECISIONS", "Checkpoints", "Result", "check_plan", "resume", "simulate", "select_device",
+           "set_precision"]
 
 
 @dataclass
@@ -55,14 +58,17 @@ def simulate(
     progress: bool = False,
     device: str = "auto",
     limits: Limits = Limits(),
+    checkpoints: Checkpoints | None = None,
 ) -> Result:
     """Run `scene` for `duration` seconds on `device`; field snapshots every ≈snapshot_every seconds.
 
     With `solver.method == "steady"` the steady state is solved instead (twin.steady; `duration` and
     `snapshot_every` are not used). A run estimated beyond `limits` (memory, steps) is refused before
-    any work (twin.run_size).
+    any work (twin.run_size). With `checkpoints`, a transient run writes its state to
+    `checkpoints.path` every `checkpoints.every` seconds of line time; `twin.resume(path)` continues it.
     """
     _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits)
+    _check_checkpoints(checkpoints)
     with jax.default_device(select_device(device)):
         dtype = set_precision(precision)
         check_scene_size(scene, dtype, limits)
@@ -70,8 +76,33 @@ def simulate(
             from twin import steady
 
             return steady.simulate_steady(scene, solver, dtype)
-        return _simulate(scene, duration, solver, progress, *_prepare(scene, duration, solver, dtype, snapshot_every,
-                                                                      limits))
+        layout, params, state, the_plan = _prepare(scene, duration, solver, dtype, snapshot_every, limits)
+        readings_now = jax.jit(_readings_now, static_argnums=0)(layout, params, state, _fixed_terms(layout, params))
+        so_far = checkpoint.start(state, readings_now, layout, checkpoints and checkpoints.every)
+        run = checkpoint.Run(scene, duration, solver, precision, snapshot_every, device, limits, the_plan)
+        return _simulate(run, progress, layout, params, so_far, checkpoints)
+
+
+def resume(path: str | Path, progress: bool = False) -> Result:
+    """Continue the run whose checkpoint is at `path` (written by `simulate(..., checkpoints=...)`) to its
+    end, checkpointing on as it did; the Result is bit-for-bit the one of an uninterrupted run."""
+    stored = checkpoint.read(path)
+    run = stored.run
+    try:
+        _check_inputs(run.scene, run.duration, run.solver, run.precision, run.snapshot_every, run.device, run.limits)
+    except TwinInputError as err:  # a setting the file holds: name the file and the attribute
+        raise TwinInputError(f"{path}:/{err.where}", err.value, err.message) from None
+    with jax.default_device(select_device(run.device)):
+        dtype = set_precision(run.precision)
+        check_scene_size(run.scene, dtype, run.limits)
+        layout, params, initial, the_plan = _prepare(run.scene, run.duration, run.solver, dtype, run.snapshot_every,
+                                                     run.limits)
+        if the_plan != run.plan:
+            raise TwinInputError(str(path), f"dt {run.plan.dt:g} s, {run.plan.steps} steps", "the rebuilt run steps "
+                                 f"differently (dt {the_plan.dt:g} s, {the_plan.steps} steps): the checkpoint was "
+                                 "written by another version of twin")
+        checkpoints = Checkpoints(Path(path), stored.every, stored.config)
+        return _simulate(run, progress, layout, params, stored.so_far(layout, initial), checkpoints)
 
 
 def check_plan(scene: Scene, duration: float, solver: step_mod.Solver, precision: str, snapshot_every: float,
@@ -91,6 +122,13 @@ def check_plan(scene: Scene, duration: float, solver: step_mod.Solver, precision
         _prepare(scene, duration, solver, dtype, snapshot_every, limits)
 
 
+def _check_checkpoints(checkpoints) -> None:
+    if checkpoints is None:
+        return
+    if not isinstance(checkpoints, Checkpoints):
+        raise TwinInputError("checkpoints", checkpoints, "expected a twin.Checkpoints or None")
+
+
 def _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits) -> None:
     if not isinstance(scene, Scene):
         raise TwinInputError("scene", scene, "expected a twin.Scene (twin.load_scene or twin.scene_from_mapping)")
@@ -107,35 +145,42 @@ def _prepare(scene, duration, solver, dtype, snapshot_every, limits):
     return layout, params, state, the_plan
 
 
-def _simulate(scene, duration, solver, progress, layout, params, state, the_plan) -> Result:
-    chunk = _compile_chunk(layout, solver, the_plan)
-    fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
-    initial = np.asarray(jax.jit(_readings_now, static_argnums=0)(layout, params, state, fixed))
-    snaps, snap_times, readings, log = [np.asarray(state.T)], [0.0], [], parts_log.PartsLog(layout)
-    origin = state.t
+def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Params, so_far: checkpoint.SoFar,
+              checkpoints: Checkpoints | None) -> Result:
+    """Step the plan's chunks from `so_far` (a fresh start or a checkpoint), checkpointing as asked."""
+    the_plan = run.plan
+    chunk = _compile_chunk(layout, run.solver, the_plan)
+    fixed = _fixed_terms(layout, params)
     # Counted in seconds of line time, so the rate shown is the real-time factor.
-    with tqdm(total=duration, desc=f"simulate {scene.name}", unit="s", unit_scale=True,
+    with tqdm(total=run.duration, initial=so_far.time, desc=f"simulate {run.scene.name}", unit="s", unit_scale=True,
               disable=None if progress else True) as bar:
-        for j in range(the_plan.chunks):
+        for j in range(so_far.chunks_done, the_plan.chunks):
             first = j * the_plan.steps_per_chunk
-            state, r, exits = chunk(params, state, fixed, origin, jnp.asarray(first, jnp.int32))
+            state, r, exits = chunk(params, so_far.state, fixed, so_far.origin, jnp.asarray(first, jnp.int32))
             status.check(layout, state)
             done = min(the_plan.steps_per_chunk, the_plan.steps - first)
-            readings.append(np.asarray(r)[:done])
-            log.collect(exits)
-            snaps.append(np.asarray(state.T))
-            snap_times.append((first + done) * the_plan.dt)
+            so_far.state, so_far.chunks_done = state, j + 1
+            so_far.readings.append(np.asarray(r)[:done])
+            so_far.parts.collect(exits)
+            so_far.snapshots.append(np.asarray(state.T))
+            so_far.snapshot_times.append((first + done) * the_plan.dt)
+            if j + 1 < the_plan.chunks:
+                checkpoint.maybe_write(so_far, checkpoints, run)
             bar.update(done * the_plan.dt)
-    series = np.concatenate([initial[None], *readings])
+    series = np.concatenate(so_far.readings)
     times = np.arange(series.shape[0]) * the_plan.dt
     result = Result(
-        scene=scene, layout=layout, params=params, state=state, plan=the_plan,
-        sensors=resample(layout, times, series, duration),
-        snapshot_times=np.asarray(snap_times), snapshots=np.stack(snaps),
-        parts=log.table(state),
+        scene=run.scene, layout=layout, params=params, state=so_far.state, plan=the_plan,
+        sensors=resample(layout, times, series, run.duration),
+        snapshot_times=np.asarray(so_far.snapshot_times), snapshots=np.stack(so_far.snapshots),
+        parts=so_far.parts.table(so_far.state),
     )
-    result.metrics = metrics_mod.summarise(layout, params, state, duration)
+    result.metrics = metrics_mod.summarise(layout, params, so_far.state, run.duration)
     return result
+
+
+def _fixed_terms(layout: Layout, params: Params) -> step_mod.Fixed:
+    return jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
 
 
 def _readings_now(layout: Layout, params: Params, state: State, fixed: step_mod.Fixed):
