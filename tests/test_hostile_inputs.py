@@ -9,6 +9,7 @@ other runs or with the user's own folders, sweeps whose later jobs are bad.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -25,6 +26,7 @@ import twin
 from line_scenes import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
+from twin import checkpoint
 from twin.run_files import _json_numbers
 from twin.scene_files import MAX_DEPTH, read_scene_mapping
 
@@ -284,6 +286,62 @@ def test_a_run_directory_that_cannot_be_one_is_refused(tmp_path, make, phrase):
     before = _tree(tmp_path)
     _refused(run_twin(tmp_path, "simulate", f"hydra.run.dir={where}"), phrase)
     assert _tree(tmp_path) == before
+
+
+# ------------------------------------------------------------------------------------------ a full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """mount(size) -> an empty folder on a real file system of `size` (tmpfs), unmounted after the test;
+    skipped where this user may not mount (needs root or CAP_SYS_ADMIN)."""
+    mounted = []
+
+    def mount(size: str):
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a small file system here: {proc.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+FULL_DISK = [  # (disk size, run arguments, what could not be written)
+    pytest.param("4k", ["duration=60"], "Hydra's files (.hydra/, the log)", id="no-room-for-hydra-files"),
+    pytest.param("64k", ["duration=600"], "the run files", id="no-room-for-results"),
+    pytest.param("64k", ["duration=7200", "checkpoint_every=600"], "its checkpoint", id="no-room-for-a-checkpoint"),
+]
+
+
+@pytest.mark.parametrize("size, args, what", FULL_DISK)
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, small_disk, size, args, what):
+    disk = small_disk(size)
+    proc = run_twin(tmp_path, "simulate", f"hydra.run.dir={disk}/run", "progress=false", *args)
+    assert proc.returncode == 1, proc.stderr  # a fault, not bad input
+    assert errors(proc.stderr) == [f"twin simulate: error: cannot write {what} in {disk / 'run'}: No space left on "
+                                   "device"], proc.stderr
+    assert list(disk.iterdir()) == []
+
+
+def test_a_full_disk_raises_one_oserror_from_python_and_leaves_nothing(scene, small_disk):
+    disk = small_disk("64k")
+    with pytest.raises(OSError) as info:
+        twin.simulate(scene, 1200.0, snapshot_every=10.0, checkpoints=twin.Checkpoints(disk / "c.h5", every=300.0))
+    assert info.value.errno == errno.ENOSPC
+    assert [p.name for p in disk.iterdir()] in ([], ["c.h5"])  # the last checkpoint that fitted, whole
+    if (disk / "c.h5").exists():
+        checkpoint.read(disk / "c.h5")
+        (disk / "c.h5").unlink()
+    result = twin.simulate(scene, 1200.0, snapshot_every=10.0)
+    with pytest.raises(OSError) as info:
+        twin.write_run(result, disk, {}, render=False)
+    assert info.value.errno == errno.ENOSPC and list(disk.iterdir()) == []
 
 
 # --------------------------------------------------------------------------------------------- signals

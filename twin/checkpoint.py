@@ -33,7 +33,7 @@ import jax
 import numpy as np
 
 from twin import parts_log, values
-from twin.atomic_files import atomic_path
+from twin.atomic_files import atomic_h5
 from twin.errors import TwinInputError
 from twin.model import State
 from twin.rollout import Plan
@@ -158,7 +158,7 @@ def write(checkpoints: Checkpoints, so_far: SoFar, run: Run) -> Path:
     """Write `so_far` and the settings of its run to `checkpoints.path`, atomically."""
     path = Path(checkpoints.path)
     plan = run.plan
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_h5(path) as f:
         f.attrs.update(format=FORMAT, version=VERSION, twin_version=_twin_version(), chunks_done=so_far.chunks_done,
                        time_s=so_far.time, duration_s=run.duration, snapshot_every_s=run.snapshot_every,
                        every_s=checkpoints.every, precision=run.precision, device=run.device, dt_s=plan.dt,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import re
 import sys
 import warnings
@@ -101,11 +102,16 @@ def _precheck(command: str, overrides: list[str]) -> None:
                 data = OmegaConf.to_container(compose(config_name=command, overrides=probe), resolve=True)
             _validate(data)
     except (HydraException, OmegaConfBaseException) as err:
-        noise = ("HYDRA_FULL_ERROR", "Config search path", "provider=")
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and not ln.strip().startswith(noise)]
-        _fail(command, "; ".join(lines).replace(":;", ":"))
+        _fail(command, _one_line(err))
     except TwinInputError as err:
         _fail(command, err)
+
+
+def _one_line(err: Exception) -> str:
+    """A Hydra or OmegaConf error on one line, without its advice on stack traces and search paths."""
+    noise = ("HYDRA_FULL_ERROR", "Config search path", "provider=")
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and not ln.strip().startswith(noise)]
+    return "; ".join(lines).replace(":;", ":")
 
 
 def _split_flags(overrides: list[str]) -> tuple[list[str], bool] | None:
@@ -172,15 +178,16 @@ def _discard_run_dir() -> None:
 
 
 def _keep_checkpoint() -> str | None:
-    """For an interrupted run: remove what this invocation made but a checkpoint and what Hydra wrote
-    beside it (.hydra/, the log); say how to resume, or None if there is no checkpoint."""
+    """For a run stopped before its end (interrupted, or a write failed): remove what this invocation
+    made but a checkpoint and what Hydra wrote beside it (.hydra/, the log); say how to resume, or None
+    if there is no checkpoint."""
     run_dir = _RUN_DIR or (_BEFORE.path if _BEFORE else None)
     if run_dir is None or not (run_dir / checkpoint.FILE_NAME).is_file():
         _discard_run_dir()
         return None
     if _BEFORE is not None:
-        _BEFORE.discard(run_dir, keep=(checkpoint.FILE_NAME, ".hydra", f"{HydraConfig.get().job.name}.log"
-                                       if HydraConfig.initialized() else ""))
+        log = f"{HydraConfig.get().job.name}.log" if HydraConfig.initialized() else ""
+        _BEFORE.discard(run_dir, keep=(checkpoint.FILE_NAME, ".hydra", log))
     return f"its last checkpoint is kept: continue with `twin simulate resume={run_dir}`"
 
 
@@ -205,6 +212,8 @@ def _simulate(cfg: DictConfig) -> None:
     except TwinInputError as err:
         _discard_run_dir()
         _fail("simulate", err)
+    except OSError as err:
+        _cannot_write("its checkpoint", _RUN_DIR, err)
     _finish(result, _RUN_DIR, data, run.render)
 
 
@@ -215,12 +224,20 @@ def _finish(result, run_dir: Path, config: dict, render: bool) -> None:
     try:
         write_run(result, run_dir, config, render=render)
     except OSError as err:
-        _discard_run_dir()
-        print(f"twin simulate: error: cannot write the run files in {run_dir}: {err.strerror or err}",
-              file=sys.stderr)
-        sys.exit(2 if err.errno in INPUT_ERRNOS else 1)  # a full or failing disk is a fault, not bad input
+        _cannot_write("the run files", run_dir, err)
     (run_dir / checkpoint.FILE_NAME).unlink(missing_ok=True)
     _report(result, run_dir)
+
+
+def _cannot_write(what: str, run_dir: Path, err: OSError) -> None:
+    """A write failed: remove what this command made but a checkpoint written before (to resume once
+    there is room), one line, exit 1 (a full or failing disk is a fault, not bad input) or 2 (a folder
+    the user cannot write)."""
+    kept = _keep_checkpoint()
+    reason = " ".join(str(err.strerror or err).split())
+    print(f"twin simulate: error: cannot write {what} in {run_dir}: {reason}" + (f"; {kept}" if kept else ""),
+          file=sys.stderr)
+    sys.exit(2 if err.errno in INPUT_ERRNOS else 1)
 
 
 RESUME_KEYS = ("progress", "render")  # what a resumed run may change: nothing that changes its results
@@ -245,7 +262,10 @@ def _resume(args: list[str]) -> None:
     run_dir = _resume_dir(next(a for a in args if a.startswith("resume=")).partition("=")[2])
     _BEFORE, _RUN_DIR = run_dirs.Before.look(run_dir), run_dir
     atomic_files.remove_strays(run_dir, run_dirs.RUN_FILES)
-    result = resume(run_dir / checkpoint.FILE_NAME, progress=settings["progress"])
+    try:
+        result = resume(run_dir / checkpoint.FILE_NAME, progress=settings["progress"])
+    except OSError as err:
+        _cannot_write("its checkpoint", run_dir, err)
     config = checkpoint.read_config(run_dir / checkpoint.FILE_NAME) or {}
     _finish(result, run_dir, config, settings["render"])
 
@@ -337,8 +357,24 @@ def main(argv: list[str] | None = None) -> None:
         _look_before(command, rest)
     except TwinInputError as err:
         _fail(command, err)
+    except (HydraException, OmegaConfBaseException) as err:  # in the hydra.* keys, which the precheck leaves
+        _fail(command, _one_line(err))
     sys.argv = [f"twin {command}", *rest]
-    COMMANDS[command]()
+    _run_hydra(command)
+
+
+def _run_hydra(command: str) -> None:
+    """Run the command's Hydra main with Hydra's own failures raised to us (HYDRA_FULL_ERROR), so that
+    Hydra failing to write its files (.hydra/, the log: a full disk) is one line too, not a traceback."""
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    logging.raiseExceptions = False  # a log that cannot be written is not worth a traceback per line
+    try:
+        COMMANDS[command]()
+    except OSError as err:
+        _cannot_write("Hydra's files (.hydra/, the log)", _RUN_DIR or (_BEFORE.path if _BEFORE else Path.cwd()), err)
+    except (HydraException, OmegaConfBaseException) as err:
+        _discard_run_dir()
+        _fail(command, _one_line(err))
 
 
 if __name__ == "__main__":

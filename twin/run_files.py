@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from twin.atomic_files import atomic_path
+from twin.atomic_files import atomic_h5, atomic_path
 from twin.scene_files import dump_yaml
 from twin.simulate import Result
 
@@ -50,7 +50,7 @@ def _json_numbers(value):
 
 
 def write_results_h5(result: Result, path: Path, config: dict) -> Path:
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_h5(path) as f:
         f.attrs.update(format_version=FORMAT_VERSION, scene=result.scene.name,
                        solver="steady" if result.plan is None else "transient",
                        duration_s=float(result.snapshot_times[-1]))
