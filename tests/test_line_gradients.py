@@ -71,8 +71,10 @@ def _central_differences(method: str) -> dict[str, np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("method, precision", [("explicit", "float64"), ("crank_nicolson", "float64"),
-                                               ("explicit", "float32")])
+@pytest.mark.parametrize("method, precision", [
+    ("explicit", "float64"), ("explicit", "float32"),
+    pytest.param("crank_nicolson", "float64", marks=pytest.mark.slow),  # 57 s; the implicit adjoint is also
+])  # checked in the default run by tests/test_thermal_balance.py::test_gradient_matches_central_differences
 def test_jacobian_of_field_and_motor_energy_matches_central_differences(method, precision):
     objective, params, setters = _objective(method, precision)
     jacobian = jax.jit(jax.jacrev(objective))(params)
