@@ -78,10 +78,12 @@ def test_a_checkpoint_is_due_at_the_first_chunk_boundary_past_each_multiple(tmp_
     assert written == [360.0, 600.0, 840.0]
 
 
-def _checkpoint_file(tmp_path, scene) -> Path:
-    path = tmp_path / "run.ckpt.h5"
+@pytest.fixture(scope="module")
+def a_checkpoint(tmp_path_factory, scene) -> bytes:
+    """The bytes of a checkpoint of a 600 s run, taken at 480 s (written once; each test spoils a copy)."""
+    path = tmp_path_factory.mktemp("checkpoint") / "run.ckpt.h5"
     twin.simulate(scene, 600.0, snapshot_every=120.0, checkpoints=twin.Checkpoints(path, every=240.0))
-    return path
+    return path.read_bytes()
 
 
 def _drop(path: Path, name: str) -> None:
@@ -118,8 +120,9 @@ BROKEN = [  # (how the file is spoiled, what the one-line error names)
 
 
 @pytest.mark.parametrize("spoil, expected", BROKEN)
-def test_what_is_not_a_whole_checkpoint_is_refused_naming_the_file(tmp_path, scene, spoil, expected):
-    path = _checkpoint_file(tmp_path, scene)
+def test_what_is_not_a_whole_checkpoint_is_refused_naming_the_file(tmp_path, a_checkpoint, spoil, expected):
+    path = tmp_path / "run.ckpt.h5"
+    path.write_bytes(a_checkpoint)
     spoil(path)
     with pytest.raises(twin.TwinInputError) as info:
         twin.resume(path)
