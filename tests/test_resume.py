@@ -60,20 +60,16 @@ def test_a_resumed_run_ends_bit_for_bit_where_an_uninterrupted_one_ends(tmp_path
     _same_result(plain, twin.resume(path))
 
 
-def test_a_checkpoint_is_due_at_the_first_chunk_boundary_past_each_multiple(tmp_path, scene):
+def test_a_checkpoint_is_due_at_the_first_chunk_boundary_past_each_multiple(tmp_path, scene, monkeypatch):
     written = []
-    path = tmp_path / "c.h5"
     original = checkpoint.write
 
     def spy(checkpoints, so_far, run):
         written.append(so_far.time)
         return original(checkpoints, so_far, run)
 
-    checkpoint.write = spy
-    try:
-        twin.simulate(scene, 960.0, snapshot_every=120.0, checkpoints=twin.Checkpoints(path, every=250.0))
-    finally:
-        checkpoint.write = original
+    monkeypatch.setattr(checkpoint, "write", spy)
+    twin.simulate(scene, 960.0, snapshot_every=120.0, checkpoints=twin.Checkpoints(tmp_path / "c.h5", every=250.0))
     # chunks end at 120, 240, ..., 960: due at 250, 500, 750 -> written at 360, 600, 840
     assert written == [360.0, 600.0, 840.0]
 
@@ -240,7 +236,9 @@ def _refused(proc, expected: str) -> None:
     (lambda d: (d / "run").mkdir() or (d / "run" / "checkpoint.h5").write_bytes(b"x"), ["resume=run", "duration=60"],
      "duration"),
     (lambda d: None, ["resume="], "resume=DIR"),
-], ids=["no-directory", "no-checkpoint", "finished-run", "not-a-checkpoint", "changes-a-setting", "empty"])
+    (lambda d: (d / "run").mkdir(), ["resume=run", "resume=other"], "only progress and render"),
+], ids=["no-directory", "no-checkpoint", "finished-run", "not-a-checkpoint", "changes-a-setting", "empty",
+        "two-directories"])
 def test_cli_refuses_a_resume_it_cannot_do(tmp_path, make, args, expected):
     make(tmp_path)
     before = sorted(str(p) for p in tmp_path.rglob("*"))

@@ -139,11 +139,12 @@ class Stored:
         return self.arrays[name]
 
 
-def start(initial: State, readings_now: np.ndarray, layout, every: float | None) -> SoFar:
-    """A run at t = 0: one row of readings, one snapshot, no parts out yet."""
+def start(initial: State, readings_now: np.ndarray, layout, checkpoints: Checkpoints | None) -> SoFar:
+    """A run at t = 0: one row of readings, one snapshot, no parts out yet; the first checkpoint due
+    after `checkpoints.every` (never without checkpoints)."""
     return SoFar(origin=initial.t, state=initial, readings=[np.asarray(readings_now)[None]],
                  snapshots=[np.asarray(initial.T)], snapshot_times=[0.0], parts=parts_log.PartsLog(layout),
-                 due=every or math.inf)
+                 due=checkpoints.every if checkpoints else math.inf)
 
 
 def maybe_write(so_far: SoFar, checkpoints: Checkpoints | None, run: Run) -> None:

@@ -253,13 +253,14 @@ def _resume(args: list[str]) -> None:
     settings = {"progress": True, "render": True}
     for arg in args:
         key, sep, value = arg.partition("=")
-        if key == "resume":
-            continue
-        if not sep or key not in RESUME_KEYS:
+        if key == "resume" and "resume" not in settings:
+            settings["resume"] = value
+        elif not sep or key not in RESUME_KEYS:
             raise TwinInputError(key, value or None, "a resumed run continues as it was configured; with resume= "
                                  f"only {' and '.join(RESUME_KEYS)} may be given")
-        settings[key] = values.flag(parse_yaml(value, key), key)
-    run_dir = _resume_dir(next(a for a in args if a.startswith("resume=")).partition("=")[2])
+        else:
+            settings[key] = values.flag(parse_yaml(value, key), key)
+    run_dir = _resume_dir(settings["resume"])
     _BEFORE, _RUN_DIR = run_dirs.Before.look(run_dir), run_dir
     atomic_files.remove_strays(run_dir, run_dirs.RUN_FILES)
     try:

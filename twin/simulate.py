@@ -77,10 +77,8 @@ def simulate(
 
             return steady.simulate_steady(scene, solver, dtype)
         layout, params, state, the_plan = _prepare(scene, duration, solver, dtype, snapshot_every, limits)
-        readings_now = jax.jit(_readings_now, static_argnums=0)(layout, params, state, _fixed_terms(layout, params))
-        so_far = checkpoint.start(state, readings_now, layout, checkpoints and checkpoints.every)
         run = checkpoint.Run(scene, duration, solver, precision, snapshot_every, device, limits, the_plan)
-        return _simulate(run, progress, layout, params, so_far, checkpoints)
+        return _simulate(run, progress, layout, params, state, None, checkpoints)
 
 
 def resume(path: str | Path, progress: bool = False) -> Result:
@@ -102,7 +100,7 @@ def resume(path: str | Path, progress: bool = False) -> Result:
                                  f"differently (dt {the_plan.dt:g} s, {the_plan.steps} steps): the checkpoint was "
                                  "written by another version of twin")
         checkpoints = Checkpoints(Path(path), stored.every, stored.config)
-        return _simulate(run, progress, layout, params, stored.so_far(layout, initial), checkpoints)
+        return _simulate(run, progress, layout, params, initial, stored, checkpoints)
 
 
 def check_plan(scene: Scene, duration: float, solver: step_mod.Solver, precision: str, snapshot_every: float,
@@ -145,12 +143,18 @@ def _prepare(scene, duration, solver, dtype, snapshot_every, limits):
     return layout, params, state, the_plan
 
 
-def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Params, so_far: checkpoint.SoFar,
-              checkpoints: Checkpoints | None) -> Result:
-    """Step the plan's chunks from `so_far` (a fresh start or a checkpoint), checkpointing as asked."""
+def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Params, initial: State,
+              stored: checkpoint.Stored | None, checkpoints: Checkpoints | None) -> Result:
+    """Step the plan's chunks from `initial`, or from where `stored` (a checkpoint) had got to,
+    checkpointing as asked."""
     the_plan = run.plan
     chunk = _compile_chunk(layout, run.solver, the_plan)
-    fixed = _fixed_terms(layout, params)
+    fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
+    if stored is None:
+        readings_now = jax.jit(_readings_now, static_argnums=0)(layout, params, initial, fixed)
+        so_far = checkpoint.start(initial, readings_now, layout, checkpoints)
+    else:
+        so_far = stored.so_far(layout, initial)
     # Counted in seconds of line time, so the rate shown is the real-time factor.
     with tqdm(total=run.duration, initial=so_far.time, desc=f"simulate {run.scene.name}", unit="s", unit_scale=True,
               disable=None if progress else True) as bar:
@@ -177,10 +181,6 @@ def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Param
     )
     result.metrics = metrics_mod.summarise(layout, params, so_far.state, run.duration)
     return result
-
-
-def _fixed_terms(layout: Layout, params: Params) -> step_mod.Fixed:
-    return jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
 
 
 def _readings_now(layout: Layout, params: Params, state: State, fixed: step_mod.Fixed):
