@@ -44,7 +44,7 @@ import twin
 from twin import step as step_mod
 from twin.build import build
 from twin.precision import set_precision
-from twin.rollout import plan, time_step
+from twin.time_step import plan, time_step
 from twin.simulate import _compile_chunk
 
 SHIFT_S = 8 * 3600.0

@@ -27,7 +27,7 @@ TRACKING_TIME = 0.5  # s; anti-windup of the speed controller, slower than the l
 
 @pytree_dataclass
 class BeltParams:
-    """Per-segment belt and motor parameters (see twin.schema.Segment and Motor for meanings)."""
+    """Per-segment belt and motor parameters (see twin.scene.schema.Segment and Motor for meanings)."""
 
     setpoint: Float[Array, " g"]  # m/s
     belt_mass: Float[Array, " g"]  # kg

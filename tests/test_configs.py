@@ -14,9 +14,9 @@ from omegaconf import OmegaConf
 
 import twin
 from twin import cli
-from twin.run_config import SimulateConfig, simulate_config
-from twin.scene_files import shipped_scenes
-from twin.scene_validation import scene_from_mapping
+from twin.run.config import SimulateConfig, simulate_config
+from twin.scene.files import shipped_scenes
+from twin.scene.convert import scene_from_mapping
 
 SCENES = sorted(shipped_scenes())
 SOLVERS = sorted(p.name.removesuffix(".yaml") for p in resources.files("twin.conf.solver").iterdir()

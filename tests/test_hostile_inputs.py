@@ -26,9 +26,9 @@ import twin
 from line_scenes import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
-from twin import checkpoint
-from twin.run_files import _json_numbers
-from twin.scene_files import MAX_DEPTH, read_scene_mapping
+from twin.run import checkpoint
+from twin.run.files import _json_numbers
+from twin.scene.files import MAX_DEPTH, read_scene_mapping
 
 
 def _alias_bomb(levels: int = 9) -> str:

@@ -11,7 +11,7 @@ import twin
 from line_scenes import belt_in_still_air, small_line
 from tolerances import DTYPES, tol
 from twin.kernels import parts as part_physics
-from twin.rollout import time_step
+from twin.time_step import time_step
 
 BELT_EXACT_RTOL = 1e-3  # the bound; the exponential update is exact, so float64 lands far inside it
 BELT_SPEED_RTOL = 1e-3  # the belt's PI controller holds the setpoint within this under a small part load

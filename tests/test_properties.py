@@ -24,7 +24,7 @@ import twin
 from line_scenes import small_line
 from tolerances import DTYPES, tol
 from twin.kernels import thermal as th
-from twin.scene_files import dump_yaml, parse_yaml
+from twin.scene.files import dump_yaml, parse_yaml
 
 SHAPE, DX, VOLUME = (10, 12), 0.02, 0.02**3
 STEPS = 50

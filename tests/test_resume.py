@@ -21,7 +21,7 @@ import twin
 from line_scenes import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
-from twin import checkpoint
+from twin.run import checkpoint
 
 DURATION, SNAPSHOT_EVERY, EVERY = 1800.0, 120.0, 600.0  # checkpoints at 600 s and 1200 s
 

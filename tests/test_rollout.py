@@ -17,7 +17,7 @@ import twin
 from line_scenes import small_line
 from tolerances import DTYPES
 from twin import status
-from twin.rollout import time_step
+from twin.time_step import time_step
 
 TIME_ULPS = 2  # t = t₀ + k·dt rounds once or twice, however many steps
 

@@ -13,7 +13,9 @@ import yaml
 
 import twin
 from line_scenes import small_line
-from twin import atomic_files, run_files, viz
+from twin import viz
+from twin.run import atomic_files
+from twin.run import files as run_files
 
 DURATION = 100.0  # s: long enough for the first parts to reach robot r1 (≈62 s) so pick metrics exist
 SNAPSHOT_EVERY = 25.0  # s
@@ -210,7 +212,7 @@ def test_run_files_get_the_usual_permissions(tmp_path):
     """Temp-file-and-rename must not leave owner-only files (mkstemp's mode) behind."""
     import os
 
-    from twin.atomic_files import atomic_path
+    from twin.run.atomic_files import atomic_path
 
     umask = os.umask(0o022)
     try:

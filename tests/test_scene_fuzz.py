@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twin
-from twin.scene_files import read_scene_mapping, shipped_scenes
+from twin.scene.files import read_scene_mapping, shipped_scenes
 from twin.simulate import check_plan
 
 HOSTILE = [-1, 0, 1, -1e300, 1e300, 10**400, 1e-300, math.inf, -math.inf, math.nan, True, None, "", "x" * 10_000, "${x}",

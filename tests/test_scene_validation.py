@@ -15,10 +15,10 @@ from omegaconf import OmegaConf
 
 from scene_fixtures import scene_2d, scene_3d
 from twin.errors import SceneError
-from twin import schema
-from twin.schema import Ambient, Boundary, Cure, Heater, Medium, Motor, Scene, Schedule, Segment
-from twin.scene_checks import SENSOR_UNITS, segment_target
-from twin.scene_validation import FIELDS, scene_from_mapping
+from twin.scene import schema
+from twin.scene.schema import Ambient, Boundary, Cure, Heater, Medium, Motor, Scene, Schedule, Segment
+from twin.scene.checks import SENSOR_UNITS, segment_target
+from twin.scene.convert import FIELDS, scene_from_mapping
 
 DELETE = object()
 ROOT = pathlib.Path(__file__).parent.parent

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import twin
-from twin.scene_files import read_scene_mapping, shipped_scenes
+from twin.scene.files import read_scene_mapping, shipped_scenes
 
 SCENES = shipped_scenes()
 DURATION = 120.0  # s

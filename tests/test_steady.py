@@ -15,7 +15,7 @@ from scipy import optimize
 import twin
 from tolerances import DTYPES, tol
 from twin.kernels import thermal as th
-from twin.rollout import time_step
+from twin.time_step import time_step
 
 ORDER_TOL = 0.2
 SIZE, K, H, Q, T_AIR = (1.0, 0.6), 2.0, 15.0, 4.0e3, 10.0  # m, W/(m·K), W/(m²·K), W/m³, °C

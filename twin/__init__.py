@@ -10,20 +10,21 @@ The public surface; everything else may change:
     twin.time_step(layout, params, solver)                      # the dt both of them step with
 """
 
-from twin import interrupt
+from twin.run import interrupt
 
 interrupt.when_the_command_starts()  # Ctrl-C stops `twin ...` promptly from its first moment (before JAX loads)
 
 from twin.build import build  # noqa: E402
 from twin.errors import SceneError, SimulationError, TwinInputError  # noqa: E402
 from twin.model import Layout, Params, State, Status  # noqa: E402
-from twin.plausibility import PlausibilityWarning  # noqa: E402
-from twin.rollout import rollout, time_step  # noqa: E402
-from twin.run_files import write_run  # noqa: E402
-from twin.run_size import Limits  # noqa: E402
-from twin.scene_files import load_scene  # noqa: E402
-from twin.scene_validation import scene_from_mapping  # noqa: E402
-from twin.schema import Scene  # noqa: E402
+from twin.scene.plausibility import PlausibilityWarning  # noqa: E402
+from twin.time_loop import rollout
+from twin.time_step import time_step  # noqa: E402
+from twin.run.files import write_run  # noqa: E402
+from twin.run.size import Limits  # noqa: E402
+from twin.scene.files import load_scene  # noqa: E402
+from twin.scene.convert import scene_from_mapping  # noqa: E402
+from twin.scene.schema import Scene  # noqa: E402
 from twin.simulate import Checkpoints, Result, resume, simulate  # noqa: E402
 from twin.status import check as check_status  # noqa: E402
 from twin.steady import steady_state  # noqa: E402

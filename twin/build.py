@@ -28,8 +28,8 @@ from twin.model import (
 )
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import smooth_clip, unclip
-from twin.scene_checks import FLOW_SENSORS, Floor, surface_face
-from twin.schema import Scene
+from twin.scene.checks import FLOW_SENSORS, Floor, surface_face
+from twin.scene.schema import Scene
 from twin.step import thermostat_readings
 
 

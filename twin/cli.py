@@ -24,9 +24,11 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from twin import atomic_files, checkpoint, interrupt, run_dirs, values
+from twin import values
+from twin.run import atomic_files, checkpoint, interrupt
+from twin.run import dirs as run_dirs
 from twin.errors import TwinInputError
-from twin.plausibility import PlausibilityWarning
+from twin.scene.plausibility import PlausibilityWarning
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
 
@@ -67,7 +69,7 @@ def _warnings_on_one_line(command: str) -> None:
 
 def _register_scenes(args: list[str]) -> list[str]:
     """Put every shipped scene, and a `scene=FILE.yaml` given by path, in the Hydra group `scene`."""
-    from twin import scene_files
+    from twin.scene import files as scene_files
 
     store = ConfigStore.instance()
     for name, path in scene_files.shipped_scenes().items():
@@ -136,8 +138,8 @@ def _sweep_probes(overrides: list[str]) -> list[list[str]]:
 
 
 def _validate(data: dict) -> None:
-    from twin.run_config import simulate_config
-    from twin.scene_validation import scene_from_mapping
+    from twin.run.config import simulate_config
+    from twin.scene.convert import scene_from_mapping
     from twin.simulate import check_plan
 
     run = simulate_config(data)
@@ -147,7 +149,7 @@ def _validate(data: dict) -> None:
 
 def _look_before(command: str, overrides: list[str]) -> None:
     """Ahead of Hydra: refuse a run directory that holds another run (unless overwrite=true), and record
-    what exists along its path, so that a refused run removes only what it made (twin.run_dirs)."""
+    what exists along its path, so that a refused run removes only what it made (twin.run.dirs)."""
     global _BEFORE
     parsed = _split_flags(overrides)
     if parsed is None:
@@ -193,8 +195,8 @@ def _keep_checkpoint() -> str | None:
 
 @hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="simulate")
 def _simulate(cfg: DictConfig) -> None:
-    from twin.run_config import simulate_config
-    from twin.scene_validation import scene_from_mapping
+    from twin.run.config import simulate_config
+    from twin.scene.convert import scene_from_mapping
     from twin.simulate import Checkpoints, simulate
 
     global _RUN_DIR
@@ -219,7 +221,7 @@ def _simulate(cfg: DictConfig) -> None:
 
 def _finish(result, run_dir: Path, config: dict, render: bool) -> None:
     """Write the run files (the checkpoint, superseded, goes) and say what the run did."""
-    from twin.run_files import write_run
+    from twin.run.files import write_run
 
     try:
         write_run(result, run_dir, config, render=render)
@@ -246,7 +248,7 @@ RESUME_KEYS = ("progress", "render")  # what a resumed run may change: nothing t
 def _resume(args: list[str]) -> None:
     """`twin simulate resume=DIR [progress=..] [render=..]`: continue the run whose checkpoint is in DIR,
     in DIR, to the end it was configured for."""
-    from twin.scene_files import parse_yaml
+    from twin.scene.files import parse_yaml
     from twin.simulate import resume
 
     global _BEFORE, _RUN_DIR

@@ -75,7 +75,7 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
 
 def summarise_steady(layout: Layout, params: Params, state: State, info: dict) -> dict:
     """metrics.json of a steady solve: how it converged, and the steady powers."""
-    from twin.belts import instruments
+    from twin.line.belts import instruments
 
     heater = np.asarray(state.heater_output * params.heater_power, float)
     current, power = (np.asarray(x, float) for x in instruments(params, state.belts))

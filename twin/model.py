@@ -140,7 +140,7 @@ class FaceParams:
 
 @pytree_dataclass
 class Params:
-    """Every calibratable or tunable number, as arrays (see twin.schema for units)."""
+    """Every calibratable or tunable number, as arrays (see twin.scene.schema for units)."""
 
     zone_k: Float[Array, " z"]  # W/(m·K), index 0 the background
     zone_rho_c: Float[Array, " z"]  # J/(m³·K)

@@ -17,17 +17,18 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from twin import metrics as metrics_mod
-from twin import checkpoint, parts_log, status
+from twin import status
+from twin.run import checkpoint, parts_log
 from twin import step as step_mod
 from twin.build import build
-from twin.checkpoint import Checkpoints
+from twin.run.checkpoint import Checkpoints
 from twin.errors import TwinInputError
 from twin.model import Layout, Params, State
 from twin.precision import DEVICES, PRECISIONS, select_device, set_precision
-from twin.rollout import Plan, plan, time_step
-from twin.run_config import check_run
-from twin.run_size import Limits, check_plan_size, check_scene_size
-from twin.schema import Scene
+from twin.time_step import Plan, plan, time_step
+from twin.run.config import check_run
+from twin.run.size import Limits, check_plan_size, check_scene_size
+from twin.scene.schema import Scene
 
 __all__ = ["DEVICES", "PRECISIONS", "Checkpoints", "Result", "check_plan", "resume", "simulate", "select_device",
            "set_precision"]
@@ -46,7 +47,7 @@ class Result:
     snapshot_times: np.ndarray  # (n,)
     snapshots: np.ndarray  # (n, *grid) °C
     metrics: dict = field(default_factory=dict)
-    parts: dict[str, np.ndarray] = field(default_factory=dict)  # the per-part table, twin.parts_log.COLUMNS
+    parts: dict[str, np.ndarray] = field(default_factory=dict)  # the per-part table, twin.run.parts_log.COLUMNS
 
 
 def simulate(
@@ -64,7 +65,7 @@ def simulate(
 
     With `solver.method == "steady"` the steady state is solved instead (twin.steady; `duration` and
     `snapshot_every` are not used). A run estimated beyond `limits` (memory, steps) is refused before
-    any work (twin.run_size). With `checkpoints`, a transient run writes its state to
+    any work (twin.run.size). With `checkpoints`, a transient run writes its state to
     `checkpoints.path` every `checkpoints.every` seconds of line time; `twin.resume(path)` continues it.
     """
     _check_inputs(scene, duration, solver, precision, snapshot_every, device, limits)

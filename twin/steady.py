@@ -20,14 +20,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from twin import belts, status
+from twin import status
+from twin.line import belts
 from twin import metrics as metrics_mod
 from twin import step as step_mod
 from twin.build import build
 from twin.errors import SceneError
 from twin.kernels import thermal
 from twin.model import Layout, Params, State
-from twin.schema import Scene
+from twin.scene.schema import Scene
 
 STEADY_TOL_K = {"float32": 1e-4, "float64": 1e-9}  # K; float32 rounding of T (≈1e-5 K at 150 °C) sits below
 DT_START = 100.0  # s, the first pseudo-time step

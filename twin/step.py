@@ -22,7 +22,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from twin import belts, conveyor_flow, status, values
+from twin import status, values
+from twin.line import belts
+from twin.line import parts as conveyor_flow
 from twin.errors import TwinInputError
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State

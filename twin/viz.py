@@ -9,7 +9,7 @@ import numpy as np
 import pyvista as pv
 
 from twin.model import Layout
-from twin.schema import Scene
+from twin.scene.schema import Scene
 
 LINE_COLOUR = "white"
 ROBOT_COLOUR = "deepskyblue"

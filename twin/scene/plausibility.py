@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from typing import Iterator
 
-from twin.schema import Scene
+from twin.scene.schema import Scene
 
 # what: (unit, low, high), inclusive
 BOUNDS = {

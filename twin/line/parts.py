@@ -1,7 +1,7 @@
 """Parts on the conveyors: their kinematics, then the heat they exchange with the air they pass through.
 
-Parts ride at the speed of the belt segment under them (twin.belts), stop at processing stations and
-queue in front of busy ones (twin.stations). A part enters at the path start every `spacing` metres of
+Parts ride at the speed of the belt segment under them (twin.line.belts), stop at processing stations and
+queue in front of busy ones (twin.line.stations). A part enters at the path start every `spacing` metres of
 belt travel when there is room, rides to the pick station it is assigned to (the robots of a conveyor
 take turns; without robots parts leave at the path end) and is removed there. Slots are fixed, so the
 count is exact: entered = left + on the belt, always.
@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from twin import belts, stations
+from twin.line import belts, stations
 from twin.kernels import parts as part_physics
 from twin.kernels import sampling
 from twin.kernels.pytree import pytree_dataclass

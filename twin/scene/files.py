@@ -18,8 +18,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from twin.errors import SceneError
-from twin.scene_validation import scene_from_mapping
-from twin.schema import Scene
+from twin.scene.convert import scene_from_mapping
+from twin.scene.schema import Scene
 
 MAX_VALUES = 100_000  # values in one scene (the shipped scenes hold a few hundred)
 MAX_DEPTH = 32  # levels of nesting (the shipped scenes use 6)

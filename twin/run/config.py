@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from twin import values
 from twin.errors import TwinInputError
 from twin.precision import DEVICES, PRECISIONS
-from twin.run_size import Limits
+from twin.run.size import Limits
 from twin.step import THETA, Solver
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from twin.atomic_files import atomic_h5, atomic_path
-from twin.scene_files import dump_yaml
+from twin.run.atomic_files import atomic_h5, atomic_path
+from twin.scene.files import dump_yaml
 from twin.simulate import Result
 
 FORMAT_VERSION = 1
@@ -80,8 +80,8 @@ def _sensors(group: h5py.Group, result: Result) -> None:
 
 
 def _parts(group: h5py.Group, result: Result) -> None:
-    """The per-part table, one dataset per column (twin.parts_log.COLUMNS), rows by conveyor and id."""
-    from twin.parts_log import COLUMNS
+    """The per-part table, one dataset per column (twin.run.parts_log.COLUMNS), rows by conveyor and id."""
+    from twin.run.parts_log import COLUMNS
 
     text = h5py.string_dtype()
     for name, (unit, meaning) in COLUMNS.items():

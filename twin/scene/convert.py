@@ -1,10 +1,10 @@
-"""Turn a plain mapping (from YAML or ``OmegaConf.to_container``) into a validated `twin.schema.Scene`.
+"""Turn a plain mapping (from YAML or ``OmegaConf.to_container``) into a validated `twin.scene.schema.Scene`.
 
 Two passes, both stopping at the first problem with a `SceneError` that names the key path:
 
 1. a generic converter driven by the schema's dataclass fields and type hints — unknown and missing
    keys, types (numbers, text, choices, lists, named mappings, nested sections), names;
-2. the semantic checks of `twin.scene_checks` — ranges, geometry and cross-references.
+2. the semantic checks of `twin.scene.checks` — ranges, geometry and cross-references.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from twin import schema
+from twin.scene import schema
 from twin.errors import SceneError
-from twin.plausibility import warn_implausible
-from twin.scene_checks import MISSING, check_scene, did_you_mean
+from twin.scene.plausibility import warn_implausible
+from twin.scene.checks import MISSING, check_scene, did_you_mean
 
 MAX_MAGNITUDE = 1e30  # any number in a scene; no SI input comes near it, float32 arithmetic on it stays finite
 NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -117,7 +117,7 @@ FIELDS: dict[tuple[str, str], tuple[str, str]] = {
 
 def scene_from_mapping(data: Mapping, where: str = "scene") -> schema.Scene:
     """Validate a plain mapping and return the `Scene`; raise `SceneError` at the first problem, and warn
-    (twin.plausibility.PlausibilityWarning) about values real lines hardly use."""
+    (twin.scene.plausibility.PlausibilityWarning) about values real lines hardly use."""
     scene = check_scene(_convert(schema.Scene, data, where, ""), where)
     warn_implausible(scene, where)
     return scene

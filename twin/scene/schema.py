@@ -4,7 +4,7 @@ Every length is in metres, temperatures in °C, powers in W, times in s. Collect
 by name (zones, heaters, sources, conveyors, robots, sensors) are YAML mappings keyed by that name, so that any
 value can be overridden or swept from the command line (``scene.heaters.oven_1.setpoint=130``).
 
-The dataclasses only describe shapes and defaults; `twin.scene_validation` turns a plain mapping into a
+The dataclasses only describe shapes and defaults; `twin.scene.convert` turns a plain mapping into a
 `Scene`, checking types, ranges and geometry and naming the key path of anything wrong.
 """
 

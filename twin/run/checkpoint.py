@@ -3,7 +3,7 @@
 `SoFar` is what the chunk loop of `twin.simulate` holds between chunks: the state after the last
 chunk, the sensor readings of every step, the field snapshots and the parts that left. Every
 `Checkpoints.every` seconds of line time (at the first chunk boundary at or after each multiple) it is
-written to one HDF5 file, atomically (twin.atomic_files), together with the scene and the run
+written to one HDF5 file, atomically (twin.run.atomic_files), together with the scene and the run
 settings; `twin.resume` rebuilds the run from the file and continues the same compiled chunks from the
 same state, so the resumed run ends bit-for-bit where an uninterrupted one ends.
 
@@ -16,7 +16,7 @@ Layout of a checkpoint file (docs/results.md, "checkpoint.h5"):
   state/...   every array of the State, named by its path (T, parts.s, belts.v, ...)
   readings    (steps done + 1, sensors): the readings at t = 0, then after every step, in the run's dtype
   snapshot_time (n,) s;  snapshots (n, *grid) °C
-  parts/...   the parts that have left, one dataset per column of twin.parts_log.COLUMNS
+  parts/...   the parts that have left, one dataset per column of twin.run.parts_log.COLUMNS
 """
 
 from __future__ import annotations
@@ -32,16 +32,17 @@ import h5py
 import jax
 import numpy as np
 
-from twin import parts_log, values
-from twin.atomic_files import atomic_h5
+from twin import values
+from twin.run import parts_log
+from twin.run.atomic_files import atomic_h5
 from twin.errors import TwinInputError
 from twin.model import State
-from twin.rollout import Plan
-from twin.run_config import from_mapping
-from twin.run_size import Limits
-from twin.scene_files import dump_yaml, parse_yaml
-from twin.scene_validation import scene_from_mapping
-from twin.schema import Scene
+from twin.time_step import Plan
+from twin.run.config import from_mapping
+from twin.run.size import Limits
+from twin.scene.files import dump_yaml, parse_yaml
+from twin.scene.convert import scene_from_mapping
+from twin.scene.schema import Scene
 from twin.step import Solver
 
 FORMAT = "twin-checkpoint"

@@ -16,8 +16,8 @@ import numpy as np
 from twin import values
 from twin.build import grid_shape, part_slots
 from twin.errors import TwinInputError
-from twin.rollout import Plan
-from twin.schema import Scene
+from twin.time_step import Plan
+from twin.scene.schema import Scene
 
 GiB = 2.0**30
 FIELD_ARRAYS = 40  # field-sized arrays alive in a step and its compile-time constants (state, coefficients,

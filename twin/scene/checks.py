@@ -1,6 +1,6 @@
 """Semantic checks of a converted `Scene`: ranges, geometry and cross-references.
 
-Types are already right when these run (see `twin.scene_validation`); each check raises a one-line
+Types are already right when these run (see `twin.scene.convert`); each check raises a one-line
 `SceneError` naming the key path, the value and what is allowed. Points are checked against the hall
 [0, size] per axis with a tolerance of `TOL` metres, so a zone may touch a wall exactly; the belt segments
 of a conveyor tile its path in order, their lengths adding up to the path length within `SEGMENT_TOL`.
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twin.errors import SceneError
-from twin.schema import (
+from twin.scene.schema import (
     DEFAULT_SEGMENT, Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule,
     Segment, Sensor, Zone,
 )
