@@ -54,8 +54,8 @@ def scene_2d() -> dict[str, Any]:
                         "parts": {"spacing": 2.0, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0}},
         },
         "robots": {
-            "r1": {"base": [20.0, 5.0], "conveyor": "main", "station": 18.0},
-            "r2": {"base": [24.0, 5.0], "conveyor": "main", "station": 22.0},
+            "r1": {"base": [20.0, 5.0], "conveyor": "main", "pick_at": 18.0},
+            "r2": {"base": [24.0, 5.0], "conveyor": "main", "pick_at": 22.0},
         },
         "sensors": {
             "tc_1": {"kind": "air_temperature", "period": 10.0, "position": [12.0, 4.0]},

@@ -389,8 +389,8 @@ def test_ctrl_c_is_reliable(tmp_path, delay):
 def test_a_pick_before_a_processing_station_is_refused():
     spec = small_line()
     spec["conveyors"]["belt"]["stations"] = {"press": {"at": 3.0, "service_time": 10.0}}
-    spec["robots"]["r1"]["station"] = 2.5
-    with pytest.raises(twin.SceneError, match=r"^scene\.robots\.r1\.station: 2\.5 — picks before processing "
+    spec["robots"]["r1"]["pick_at"] = 2.5
+    with pytest.raises(twin.SceneError, match=r"^scene\.robots\.r1\.pick_at: 2\.5 — picks before processing "
                                               r"station 'press'"):
         twin.scene_from_mapping(spec)
 

@@ -114,7 +114,7 @@ def test_layout_group(h5, result):
     belt = layout["conveyors/belt"]
     np.testing.assert_allclose(belt["path"][()], small_line()["conveyors"]["belt"]["path"])
     assert belt["path"].attrs["unit"] == "m"
-    np.testing.assert_allclose(belt.attrs["stations_m"], [6.0, 7.0])
+    np.testing.assert_allclose(belt.attrs["pick_points_m"], [6.0, 7.0])
     assert belt.attrs["robots"] == "r1,r2"
 
 

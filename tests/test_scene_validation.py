@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pytest
 from omegaconf import OmegaConf
 
+import twin
 from scene_fixtures import scene_2d, scene_3d
 from twin.errors import SceneError
 from twin.scene import schema
@@ -46,6 +47,23 @@ def _case(id: str, changes: Changes, where: str, phrase: str, base: Callable[[],
 # --- valid scenes -------------------------------------------------------------------------------------
 
 
+def test_the_former_robot_key_station_is_read_as_pick_at_with_a_warning():
+    data = scene_2d()
+    data["robots"]["r2"]["station"] = data["robots"]["r2"].pop("pick_at")
+    with pytest.warns(twin.DeprecatedKeyWarning, match=r"^scene\.robots\.r2\.station: renamed to "
+                      r"scene\.robots\.r2\.pick_at;"):
+        scene = scene_from_mapping(data)
+    assert scene == scene_from_mapping(scene_2d())
+
+
+def test_the_former_and_the_new_key_together_are_refused():
+    data = scene_2d()
+    data["robots"]["r2"]["station"] = 1.0
+    with pytest.raises(SceneError, match=r"^scene\.robots\.r2\.station: 1\.0 — renamed to 'pick_at', which is "
+                       "given too"):
+        scene_from_mapping(data)
+
+
 def test_2d_scene_values_and_defaults():
     scene = scene_from_mapping(scene_2d())
     assert isinstance(scene, Scene) and scene.ndim == 2
@@ -64,7 +82,7 @@ def test_2d_scene_values_and_defaults():
     parts = scene.conveyors["main"].parts
     assert parts.initial_temperature == 20.0 and parts.cure == Cure(A=1.0e5, Ea=6.0e4, n=1.0)
     assert scene.conveyors["packing"].parts.cure is None
-    assert scene.robots["r2"].station == 22.0
+    assert scene.robots["r2"].pick_at == 22.0
     units = {name: s.unit for name, s in scene.sensors.items()}  # defaults filled in per kind
     assert units == {"tc_1": "degC", "tc_2": "K", "part_r1": "degC", "cure_r2": "%", "packing_out": "degC",
                      "oven_power": "kW", "preheat_speed": "m/s", "oven_current": "A", "packing_power": "kW"}
@@ -271,9 +289,9 @@ CASES = [
           "scene.boundaries.x_min.schedule.value[1]", "below absolute zero"),
     _case("robot-unknown-conveyor", {"robots.r1.conveyor": "mian"}, "scene.robots.r1.conveyor",
           "no such conveyor; did you mean 'main'? conveyors: main, packing"),
-    _case("station-beyond-path", {"robots.r1.station": 40.0}, "scene.robots.r1.station",
+    _case("pick-point-beyond-path", {"robots.r1.pick_at": 40.0}, "scene.robots.r1.pick_at",
           "beyond the end of conveyor 'main' (path length 34 m)"),
-    _case("station-negative", {"robots.r1.station": -1.0}, "scene.robots.r1.station", "allowed 0..34 m"),
+    _case("pick-point-negative", {"robots.r1.pick_at": -1.0}, "scene.robots.r1.pick_at", "allowed 0..34 m"),
     _case("robot-base-off-floor", {"robots.r1.base": [50, 5]}, "scene.robots.r1.base", "robot base is off the floor"),
     _case("efficiency-above-one", {"heaters.oven_1.efficiency": 1.5}, "scene.heaters.oven_1.efficiency",
           "efficiency must be in (0, 1]"),

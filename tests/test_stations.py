@@ -168,7 +168,7 @@ def test_robot_pick_time_limits_throughput(robots, expected_per_min, precision):
     pick points sit at 2.0 and 2.5 m: binary-exact positions that float32 belt travel rounds short of."""
     spec = serial_line(1, infeed_spacing=BELT * 60.0)
     spec["conveyors"]["line"]["stations"] = {}
-    spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "station": 2.0 + 0.5 * i,
+    spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "pick_at": 2.0 + 0.5 * i,
                                 "pick_time": 90.0} for i in range(robots)}
     p = run(spec, HOURS, precision)
     first, last = np.asarray(p.exit_times[0], float)

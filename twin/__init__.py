@@ -15,7 +15,7 @@ from twin.run import interrupt
 interrupt.when_the_command_starts()  # Ctrl-C stops `twin ...` promptly from its first moment (before JAX loads)
 
 from twin.build import build  # noqa: E402
-from twin.errors import SceneError, SimulationError, TwinInputError  # noqa: E402
+from twin.errors import DeprecatedKeyWarning, SceneError, SimulationError, TwinInputError  # noqa: E402
 from twin.model import Layout, Params, State, Status  # noqa: E402
 from twin.scene.plausibility import PlausibilityWarning  # noqa: E402
 from twin.time_loop import rollout
@@ -32,6 +32,7 @@ from twin.step import Solver, make_step  # noqa: E402
 
 __all__ = [
     "Checkpoints",
+    "DeprecatedKeyWarning",
     "Layout",
     "Limits",
     "Params",

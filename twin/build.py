@@ -144,7 +144,7 @@ def _conveyors(scene: Scene, shape, spacing) -> tuple[tuple[ConveyorLayout, ...]
     conveyors, segments = [], []
     for c, (name, conveyor) in enumerate(scene.conveyors.items()):
         arc = geometry.polyline_lengths(conveyor.path)
-        robots = sorted(((r.station, rname) for rname, r in scene.robots.items() if r.conveyor == name))
+        robots = sorted(((r.pick_at, rname) for rname, r in scene.robots.items() if r.conveyor == name))
         spans = segment_spans(conveyor, float(arc[-1]))
         first = len(segments)
         for seg_name, (start, end) in spans.items():
@@ -154,7 +154,7 @@ def _conveyors(scene: Scene, shape, spacing) -> tuple[tuple[ConveyorLayout, ...]
             name=name,
             vertices=np.asarray(conveyor.path, float),
             arc=arc,
-            stations=tuple(s for s, _ in robots) or (float(arc[-1]),),
+            pick_points=tuple(s for s, _ in robots) or (float(arc[-1]),),
             robots=tuple(r for _, r in robots) or ("",),
             has_parts=conveyor.parts is not None,
             segments=tuple(range(first, len(segments))),
@@ -217,7 +217,7 @@ def _sensor(name, sensor, scene: Scene, conveyors, segments, shape, spacing) -> 
         if sensor.target in conv.robots:
             return SensorLayout(**common, target=(c, conv.robots.index(sensor.target)))
         if sensor.target == conv.name:
-            return SensorLayout(**common, target=(c, len(conv.stations) - 1))
+            return SensorLayout(**common, target=(c, len(conv.pick_points) - 1))
     raise SceneError(f"scene.sensors.{name}.target", sensor.target, "names no robot or conveyor")
 
 
@@ -345,7 +345,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
     """The hall at uniform T0 (°C), the thermostats' integrals at zero (their outputs what the
     proportional term asks for), belts empty and running at their setpoints."""
     dtype = params.zone_k.dtype
-    nh, nc, n, r = len(layout.heater_names), len(layout.conveyors), layout.capacity, layout.max_stations
+    nh, nc, n, r = len(layout.heater_names), len(layout.conveyors), layout.capacity, layout.max_pick_points
     q = layout.max_processing
     zeros = lambda *s: jnp.zeros(s, dtype)  # noqa: E731
     stats = jnp.tile(jnp.asarray([0.0, jnp.inf, -jnp.inf], dtype), (nc, 1))
@@ -356,7 +356,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         alive=jnp.zeros((nc, n), bool),
         id=jnp.zeros((nc, n), jnp.int32),
         t_in=zeros(nc, n),
-        station=jnp.zeros((nc, n), jnp.int32),
+        pick_point=jnp.zeros((nc, n), jnp.int32),
         next_station=jnp.zeros((nc, n), jnp.int32),
         dwell=zeros(nc, n),
         serving=jnp.zeros((nc, n), bool),

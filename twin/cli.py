@@ -27,7 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 from twin import values
 from twin.run import atomic_files, checkpoint, interrupt
 from twin.run import dirs as run_dirs
-from twin.errors import TwinInputError
+from twin.errors import DeprecatedKeyWarning, TwinInputError
 from twin.scene.plausibility import PlausibilityWarning
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
@@ -58,13 +58,14 @@ def _warnings_on_one_line(command: str) -> None:
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, PlausibilityWarning):
+        if issubclass(category, (PlausibilityWarning, DeprecatedKeyWarning)):
             print(f"twin {command}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
     warnings.simplefilter("once", PlausibilityWarning)
+    warnings.simplefilter("once", DeprecatedKeyWarning)
 
 
 def _register_scenes(args: list[str]) -> list[str]:

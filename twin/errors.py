@@ -31,3 +31,7 @@ class SimulationError(TwinInputError):
     def __init__(self, what: str, time: float, message: str):
         self.where, self.value, self.message = what, time, message
         ValueError.__init__(self, f"simulation: {what} became non-finite at t = {time:.6g} s {message}")
+
+
+class DeprecatedKeyWarning(FutureWarning):
+    """A scene key that was renamed: still read, under its new name; the message names both."""

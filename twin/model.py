@@ -1,7 +1,7 @@
 """The three parts of a built scene: static `Layout`, differentiable `Params`, evolving `State`.
 
 Array shapes use: `grid` the field's array shape ((nx,), (ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
-units; `w` volumetric heat sources; `c` conveyors; `n` part slots per conveyor; `r` pick stations per conveyor (padded); `q` processing stations per
+units; `w` volumetric heat sources; `c` conveyors; `n` part slots per conveyor; `r` pick points per conveyor (padded); `q` processing stations per
 conveyor (padded); `g` belt
 segments (all conveyors); `k` the 2^d cells around a sampling point; `s` sensors.
 """
@@ -38,8 +38,8 @@ class ConveyorLayout:
     name: str
     vertices: np.ndarray  # (m, d) m
     arc: np.ndarray  # (m,) cumulative arc length at each vertex, m
-    stations: tuple[float, ...]  # arc length of each pick station, m; the path end if no robots
-    robots: tuple[str, ...]  # robot at each station ('' for the path end)
+    pick_points: tuple[float, ...]  # arc length where each robot picks, m; the path end if no robots
+    robots: tuple[str, ...]  # robot at each pick point ('' for the path end)
     has_parts: bool
     segments: tuple[int, ...]  # indices into Layout.segments, in path order
     segment_ends: np.ndarray  # (len(segments),) arc length where each segment ends, m
@@ -70,7 +70,7 @@ class SegmentLayout:
 @dataclass(frozen=True, eq=False)
 class SensorLayout:
     """How to read one sensor. For air sensors idx/w sample the field; for the others `target` indexes
-    the heater, or (conveyor, station)."""
+    the heater, or (conveyor, pick point)."""
 
     name: str
     kind: str
@@ -116,9 +116,9 @@ class Layout:
         return self.spacing[::-1]
 
     @property
-    def max_stations(self) -> int:
-        """Pick stations per conveyor, padded (at least 1)."""
-        return max((len(c.stations) for c in self.conveyors), default=1)
+    def max_pick_points(self) -> int:
+        """Pick points per conveyor, padded (at least 1)."""
+        return max((len(c.pick_points) for c in self.conveyors), default=1)
 
     @property
     def max_processing(self) -> int:
@@ -168,7 +168,7 @@ class Params:
     cure_n: Float[Array, " c"]
     part_pitch: Float[Array, " c"]  # m, centre distance of queued parts (length + min_gap)
     service_time: Float[Array, "c q"]  # s, per processing station (padded)
-    pick_time: Float[Array, "c r"]  # s a robot is busy per part, per pick station (0 at a path end)
+    pick_time: Float[Array, "c r"]  # s a robot is busy per part, per pick point (0 at a path end)
 
 
 @pytree_dataclass
@@ -181,7 +181,7 @@ class PartsState:
     alive: Bool[Array, "c n"]
     id: Int[Array, "c n"]  # entry number on its conveyor, 0, 1, …
     t_in: Float[Array, "c n"]  # s, when it entered (interpolated within the step)
-    station: Int[Array, "c n"]  # index of the pick station each part goes to
+    pick_point: Int[Array, "c n"]  # index of the pick point each part goes to
     next_station: Int[Array, "c n"]  # processing station a part is at or heading to (K: all done)
     dwell: Float[Array, "c n"]  # s of service left (≤ 0: done, waiting for room downstream)
     serving: Bool[Array, "c n"]  # held at its station (in service, or done and blocked)
@@ -190,13 +190,13 @@ class PartsState:
     n_out: Int[Array, " c"]
     picked_T: Float[Array, "c 3"]  # sum, min, max of part temperature at pick, °C
     picked_alpha: Float[Array, "c 3"]  # sum, min, max of cure at pick
-    last_T: Float[Array, "c r"]  # temperature of the last part picked at each station, °C
+    last_T: Float[Array, "c r"]  # temperature of the last part picked at each pick point, °C
     last_alpha: Float[Array, "c r"]
     blocked: Float[Array, "c q"]  # s each processing station held a finished part it could not release
     starved: Float[Array, "c q"]  # s each processing station stood empty
     exit_times: Float[Array, "c 2"]  # first and last time a part left the conveyor, s (NaN before)
     wip: Float[Array, " c"]  # ∫ parts on the conveyor dt, part·s
-    robot_free_at: Float[Array, "c r"]  # s: when each pick station's robot can take its next part
+    robot_free_at: Float[Array, "c r"]  # s: when each pick point's robot can take its next part
 
 
 @pytree_dataclass

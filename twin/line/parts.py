@@ -34,7 +34,7 @@ class Moves:
     until: Float[Array, "c n"]  # s: and ended (step end, or its pick)
     s_air: Float[Array, "c n"]  # m: where it meets the air (its position at the step start, or its entry)
     picked: Bool[Array, "c n"]  # it left the conveyor this step
-    station: Int[Array, "c n"]  # pick station it left at (index into ConveyorLayout.stations)
+    pick_point: Int[Array, "c n"]  # pick point it left at (index into ConveyorLayout.pick_points)
 
 
 @pytree_dataclass
@@ -45,7 +45,7 @@ class Exits:
     id: Int[Array, "c n"]
     t_in: Float[Array, "c n"]  # s
     t_out: Float[Array, "c n"]  # s
-    station: Int[Array, "c n"]  # pick station index
+    pick_point: Int[Array, "c n"]  # pick point index
     T: Float[Array, "c n"]  # °C at pick
     alpha: Float[Array, "c n"]  # cure at pick
 
@@ -69,11 +69,11 @@ def advance(layout: Layout, params: Params, parts: PartsState, travel, t, dt: fl
         else:
             none = jnp.zeros_like(parts.alive[c])
             move = (none, jnp.full_like(parts.s[c], t), jnp.full_like(parts.s[c], t), parts.s[c], none,
-                    parts.station[c])
+                    parts.pick_point[c])
         moves.append(move)
     if not moves:  # no conveyors: (0, n) arrays
         none = jnp.zeros_like(parts.alive)
-        return parts, Moves(none, parts.s, parts.s, parts.s, none, parts.station)
+        return parts, Moves(none, parts.s, parts.s, parts.s, none, parts.pick_point)
     return parts, Moves(*(jnp.stack(column) for column in zip(*moves)))
 
 
@@ -99,7 +99,7 @@ def _advance_one(c: int, conveyor, params: Params, parts: PartsState, travel, t,
     since = jnp.where(on_belt, t, parts.t_in[c])
     until = jnp.where(picked, when, t + dt)
     parts = parts.replace(wip=parts.wip.at[c].add(jnp.sum(jnp.where(alive, until - since, 0.0))))
-    return parts, (alive, since, until, jnp.where(on_belt, s_old, s), picked, parts.station[c])
+    return parts, (alive, since, until, jnp.where(on_belt, s_old, s), picked, parts.pick_point[c])
 
 
 def _lead(conveyor, params: Params, parts: PartsState, c: int, travel, dt: float):
@@ -112,7 +112,7 @@ def _lead(conveyor, params: Params, parts: PartsState, c: int, travel, dt: float
 
 def _pick_points(conveyor, parts: PartsState, c: int):
     """Arc length of the pick station each part on conveyor c goes to, m."""
-    return jnp.asarray(np.asarray(conveyor.stations), parts.s.dtype)[parts.station[c]]
+    return jnp.asarray(np.asarray(conveyor.pick_points), parts.s.dtype)[parts.pick_point[c]]
 
 
 def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station, arrival, end):
@@ -121,7 +121,7 @@ def _pick(c: int, conveyor, params: Params, parts: PartsState, alive, at_station
     A robot picks at the later of the part's arrival and the end of its previous pick (no later than
     `end`, the end of the step), and is then busy for its pick time.
     """
-    station = parts.station[c]
+    station = parts.pick_point[c]
     done = parts.next_station[c] >= len(conveyor.station_names)
     when = jnp.maximum(arrival, parts.robot_free_at[c][station])
     picked = alive & done & at_station & (when <= end)
@@ -152,9 +152,9 @@ def _let_in(c: int, conveyor, params: Params, parts: PartsState, occupied, s, tr
     residual = jnp.where(enter, jnp.clip(moved - spacing, 0.0, limit), 0.0)
     slot = jnp.argmin(occupied)  # first free slot; capacity exceeds what the belt can hold
     fresh = enter & (jnp.arange(occupied.shape[0]) == slot)
-    station = parts.n_in[c] % len(conveyor.stations)
+    station = parts.n_in[c] % len(conveyor.pick_points)
     first_gate = stations.station_positions(conveyor, s.dtype)[0] if conveyor.station_names else jnp.asarray(
-        np.asarray(conveyor.stations), s.dtype)[station]
+        np.asarray(conveyor.pick_points), s.dtype)[station]
     at = jnp.minimum(residual, first_gate)
     per_metre = dt / jnp.where(infeed > 0, infeed, 1.0)  # s per metre of infeed travel this step
     waiting = jnp.minimum(moved, spacing)  # a blocked infeed holds its next part, it does not pile up
@@ -165,7 +165,7 @@ def _let_in(c: int, conveyor, params: Params, parts: PartsState, occupied, s, tr
         alive=parts.alive.at[c].set(occupied | fresh),
         id=parts.id.at[c].set(jnp.where(fresh, parts.n_in[c], parts.id[c])),
         t_in=parts.t_in.at[c].set(jnp.where(fresh, t + dt - residual * per_metre, parts.t_in[c])),
-        station=parts.station.at[c].set(jnp.where(fresh, station, parts.station[c])),
+        pick_point=parts.pick_point.at[c].set(jnp.where(fresh, station, parts.pick_point[c])),
         next_station=parts.next_station.at[c].set(jnp.where(fresh, 0, parts.next_station[c])),
         serving=parts.serving.at[c].set(parts.serving[c] & ~fresh),
         travel=parts.travel.at[c].set(jnp.where(enter, residual, waiting)),
@@ -224,7 +224,7 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, moves: Move
     gains, exactly) and the `Exits` of this step.
     """
     q = jnp.zeros(layout.shape, T.dtype)
-    exits = Exits(left=moves.picked, id=parts.id, t_in=parts.t_in, t_out=moves.until, station=moves.station,
+    exits = Exits(left=moves.picked, id=parts.id, t_in=parts.t_in, t_out=moves.until, pick_point=moves.pick_point,
                   T=parts.T, alpha=parts.alpha)
     if not layout.conveyors:
         return parts, q, exits
@@ -249,5 +249,5 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, moves: Move
     parts = parts.replace(T=jnp.stack(new_T), alpha=jnp.stack(new_alpha))
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
-            parts = _record_picks(c, parts, moves.picked[c], moves.station[c])
+            parts = _record_picks(c, parts, moves.picked[c], moves.pick_point[c])
     return parts, q, exits.replace(T=parts.T, alpha=parts.alpha)

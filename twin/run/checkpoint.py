@@ -46,7 +46,7 @@ from twin.scene.schema import Scene
 from twin.step import Solver
 
 FORMAT = "twin-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: pick points named pick_point (was station)
 FILE_NAME = "checkpoint.h5"  # in a run directory of `twin simulate`
 TEXT = h5py.string_dtype()
 

@@ -118,5 +118,5 @@ def _layout(group: h5py.Group, result: Result) -> None:
     for c in layout.conveyors:
         g = conveyors.create_group(c.name)
         g.create_dataset("path", data=c.vertices).attrs["unit"] = "m"
-        g.attrs["stations_m"] = np.asarray(c.stations)
+        g.attrs["pick_points_m"] = np.asarray(c.pick_points)
         g.attrs["robots"] = ",".join(c.robots)

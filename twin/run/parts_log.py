@@ -36,7 +36,7 @@ class Log:
     id: Int[Array, "c L"]
     t_in: Float[Array, "c L"]
     t_out: Float[Array, "c L"]
-    station: Int[Array, "c L"]
+    pick_point: Int[Array, "c L"]
     T: Float[Array, "c L"]
     alpha: Float[Array, "c L"]
 
@@ -46,7 +46,7 @@ def empty(layout: Layout, steps: int, dtype) -> Log:
     shape = (len(layout.conveyors), layout.capacity + steps)
     zeros = jnp.zeros(shape, dtype)
     ints = jnp.zeros(shape, jnp.int32)
-    return Log(count=jnp.zeros(shape[0], jnp.int32), id=ints, t_in=zeros, t_out=zeros, station=ints, T=zeros,
+    return Log(count=jnp.zeros(shape[0], jnp.int32), id=ints, t_in=zeros, t_out=zeros, pick_point=ints, T=zeros,
                alpha=zeros)
 
 
@@ -61,7 +61,7 @@ def append(log: Log, exits: Exits) -> Log:
 
     return Log(count=log.count + jnp.sum(exits.left, axis=1, dtype=jnp.int32), id=put(log.id, exits.id),
                t_in=put(log.t_in, exits.t_in), t_out=put(log.t_out, exits.t_out),
-               station=put(log.station, exits.station), T=put(log.T, exits.T), alpha=put(log.alpha, exits.alpha))
+               pick_point=put(log.pick_point, exits.pick_point), T=put(log.T, exits.T), alpha=put(log.alpha, exits.alpha))
 
 
 class PartsLog:
@@ -80,7 +80,7 @@ class PartsLog:
                 self.rows.append(dict(
                     id=log["id"][c, :n].astype(np.int64), conveyor=np.full(n, conveyor.name, object),
                     time_in=log["t_in"][c, :n].astype(float), time_out=log["t_out"][c, :n].astype(float),
-                    left_at=places[log["station"][c, :n]], temperature_at_pick=log["T"][c, :n].astype(float),
+                    left_at=places[log["pick_point"][c, :n]], temperature_at_pick=log["T"][c, :n].astype(float),
                     cure_at_pick=log["alpha"][c, :n].astype(float)))
 
     def columns(self) -> dict[str, np.ndarray]:

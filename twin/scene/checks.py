@@ -510,9 +510,9 @@ def check_robot(robot: Robot, lengths: Mapping[str, float], floor: Floor, where:
     _require(robot.conveyor in lengths, f"{where}.conveyor", robot.conveyor,
              "no such conveyor; " + did_you_mean(robot.conveyor, known, "conveyors"))
     length = lengths[robot.conveyor]
-    _require(robot.station >= 0, f"{where}.station", robot.station,
-             f"station is an arc length along conveyor {robot.conveyor!r}: allowed 0..{length:g} m")
-    _require(robot.station <= length + TOL, f"{where}.station", robot.station,
+    _require(robot.pick_at >= 0, f"{where}.pick_at", robot.pick_at,
+             f"pick_at is an arc length along conveyor {robot.conveyor!r}: allowed 0..{length:g} m")
+    _require(robot.pick_at <= length + TOL, f"{where}.pick_at", robot.pick_at,
              f"beyond the end of conveyor {robot.conveyor!r} (path length {length:g} m); allowed 0..{length:g} m")
     check_point(robot.base, floor, f"{where}.base", "robot base")
     _require(robot.pick_time >= 0, f"{where}.pick_time", robot.pick_time, "pick time must be ≥ 0 s")
@@ -524,7 +524,7 @@ def _check_pick_after_stations(robot: Robot, conveyor: Conveyor | None, where: s
     if conveyor is None or not conveyor.stations:
         return
     last_name, last = list(conveyor.stations.items())[-1]
-    _require(robot.station > last.at, f"{where}.station", robot.station,
+    _require(robot.pick_at > last.at, f"{where}.pick_at", robot.pick_at,
              f"picks before processing station {last_name!r} at {last.at:g} m on conveyor {robot.conveyor!r}; "
              "parts are picked only after every processing station: move the pick point downstream")
 

@@ -14,12 +14,13 @@ import math
 import re
 import types
 import typing
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from twin.scene import schema
-from twin.errors import SceneError
+from twin.errors import DeprecatedKeyWarning, SceneError
 from twin.scene.plausibility import warn_implausible
 from twin.scene.checks import MISSING, check_scene, did_you_mean
 
@@ -105,7 +106,7 @@ FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("Motor", "position"): ("motor position", "m"),
     ("Robot", "base"): ("base position", "m"),
     ("Robot", "conveyor"): ("name of the conveyor it picks from", ""),
-    ("Robot", "station"): ("pick position, arc length along the conveyor", "m"),
+    ("Robot", "pick_at"): ("pick point, arc length along the conveyor", "m"),
     ("Robot", "pick_time"): ("time the robot is busy per part", "s"),
     ("Sensor", "kind"): ("what is measured: " + ", ".join(get_args(schema.SensorKind)), ""),
     ("Sensor", "period"): ("sample period", "s"),
@@ -148,6 +149,7 @@ def _to_dataclass(cls: type, value: Any, where: str) -> Any:
     if not isinstance(value, Mapping):
         raise SceneError(where, value, f"expected a mapping with keys {', '.join(_keys(cls))}")
     hints, fields = _hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+    value = _renamed(fields, value, where)
     for key in value:
         if key not in fields:
             raise SceneError(join(where, key), value[key],
@@ -161,6 +163,24 @@ def _to_dataclass(cls: type, value: Any, where: str) -> Any:
             continue
         kwargs[name] = _convert(hints[name], value[name], join(where, name), unit)
     return cls(**kwargs)
+
+
+def _renamed(fields: dict[str, dataclasses.Field], value: Mapping, where: str) -> Mapping:
+    """`value` with keys renamed in the schema (a field's metadata `formerly`) under their new names,
+    each with a `DeprecatedKeyWarning`; both names at once are refused."""
+    renames = {f.metadata["formerly"]: name for name, f in fields.items() if "formerly" in f.metadata}
+    if not renames.keys() & value.keys():
+        return value
+    out = dict(value)
+    for old, new in renames.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise SceneError(join(where, old), out[old], f"renamed to {new!r}, which is given too: keep only {new!r}")
+        warnings.warn(f"{join(where, old)}: renamed to {join(where, new)}; the old key is read for now and will be "
+                      "refused in a later version", DeprecatedKeyWarning, stacklevel=2)
+        out[new] = out.pop(old)
+    return out
 
 
 def _to_union(options: tuple, value: Any, where: str, unit: str) -> Any:

@@ -256,15 +256,16 @@ class Conveyor:
 
 @dataclass(frozen=True)
 class Robot:
-    """A robot arm with its base at `base`, picking parts at arc length `station` m of `conveyor`.
+    """A robot arm with its base at `base`, picking parts at its pick point, arc length `pick_at` m of
+    `conveyor` (formerly the key `station`, still read with a deprecation warning).
 
     pick_time: s the robot is busy per part (its cycle, until robot dynamics set it); a part that
-    reaches the station while its robot is busy waits there, and parts queue behind it.
+    reaches the pick point while its robot is busy waits there, and parts queue behind it.
     """
 
     base: Point
     conveyor: str
-    station: float
+    pick_at: float = field(metadata={"formerly": "station"})
     pick_time: float = 0.0
 
 
