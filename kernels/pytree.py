@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 
 
 def pytree_dataclass(cls):
@@ -15,3 +16,14 @@ def pytree_dataclass(cls):
     cls = dataclasses.dataclass(frozen=True)(cls)
     cls.replace = dataclasses.replace
     return jax.tree_util.register_dataclass(cls)
+
+
+def take(tree, i: int):
+    """Entry `i` of the leading axis of every leaf: one entity's slice of a per-entity pytree."""
+    return jax.tree.map(lambda a: a[i], tree)
+
+
+def stack(trees):
+    """The per-entity pytrees `trees` as one, each leaf stacked along a new leading axis (the inverse of
+    `take` over all i)."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)

@@ -28,13 +28,13 @@ def test_insulated_line_energy_balance(method, precision):
 
     rho_c = _f64(1.0 / fixed_terms(layout, params).coeffs.inv_capacity)
     air = float(np.sum(rho_c * (_f64(final.T) - _f64(state.T)))) * layout.cell_volume
-    p, mc = final.parts, float(params.part_mass[0] * params.part_c_p[0])
-    riding = mc * float(np.sum(np.where(p.alive[0], _f64(p.T[0]), 0.0)))
-    left = mc * float(p.picked_T[0, 0])  # sum of the temperatures parts left with
-    entered = mc * float(params.part_T0[0]) * int(p.n_in[0])
+    p, mc = final, float(params.part_mass[0] * params.part_c_p[0])
+    riding = mc * float(np.sum(np.where(p.parts.alive[0], _f64(p.parts.T[0]), 0.0)))
+    left = mc * float(p.tallies.picked_T[0, 0])  # sum of the temperatures parts left with
+    entered = mc * float(params.part_T0[0]) * int(p.tallies.n_in[0])
     heater = float(np.sum(_f64(params.heater_efficiency) * _f64(final.heater_energy)))
     motors = float(np.sum(_f64(final.belts.heat)))  # motor losses at the motors, drag work along the belts
-    assert int(p.n_out[0]) > 0  # parts have carried heat out of the hall
+    assert int(p.tallies.n_out[0]) > 0  # parts have carried heat out of the hall
     assert motors > 0.0
     assert air + riding + left - entered == pytest.approx(heater + motors, rel=tol("line_energy", precision))
 

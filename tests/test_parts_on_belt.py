@@ -43,9 +43,9 @@ def _picked_at_the_end(spec: dict, precision: str, halve: bool = False):
     dt = time_step(layout, params, twin.Solver())
     solver = twin.Solver(dt=dt / 2) if halve else twin.Solver()
     final, _ = twin.rollout(layout, params, state, solver, duration=250.0)
-    p = final.parts
-    assert int(p.n_out[0]) == 1
-    return float(p.last_T[0, 0]), float(p.last_alpha[0, 0]), float(p.exit_times[0, 0])
+    p = final
+    assert int(p.tallies.n_out[0]) == 1
+    return float(p.tallies.last_T[0, 0]), float(p.tallies.last_alpha[0, 0]), float(p.tallies.exit_times[0, 0])
 
 
 def test_pick_temperature_and_cure_are_taken_at_the_exit_time(precision):
@@ -84,10 +84,10 @@ def test_parts_conserved_and_picked_alternately(precision):
     scene = twin.scene_from_mapping(small_line())
     layout, params, state = twin.build(scene, DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=400)
-    p = final.parts
-    assert int(p.n_in[0]) == int(p.n_out[0]) + int(jnp.sum(p.alive[0]))
-    assert int(p.n_out[0]) >= 10
-    assert np.all(np.isfinite(np.asarray(p.last_T[0])))  # both robots have picked
+    p = final
+    assert int(p.tallies.n_in[0]) == int(p.tallies.n_out[0]) + int(jnp.sum(p.parts.alive[0]))
+    assert int(p.tallies.n_out[0]) >= 10
+    assert np.all(np.isfinite(np.asarray(p.tallies.last_T[0])))  # both robots have picked
 
 
 def test_parts_bunch_on_a_slower_segment_and_are_all_kept(precision):
@@ -98,11 +98,11 @@ def test_parts_bunch_on_a_slower_segment_and_are_all_kept(precision):
     spec["conveyors"]["belt"]["parts"].update(spacing=0.5, length=0.05, min_gap=0.05)  # pitch 0.1 < 0.125
     layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=300)
-    p = final.parts
-    on_belt = int(jnp.sum(p.alive[0]))
-    assert int(p.n_in[0]) == int(p.n_out[0]) + on_belt
-    assert int(p.n_out[0]) > 0
+    p = final
+    on_belt = int(jnp.sum(p.parts.alive[0]))
+    assert int(p.tallies.n_in[0]) == int(p.tallies.n_out[0]) + on_belt
+    assert int(p.tallies.n_out[0]) > 0
     assert on_belt > 0.9 * (2.0 / 0.5 + (7.6 - 2.0) * 4 / 0.5) * 0.6  # many more than the length/spacing
-    s = np.sort(np.asarray(p.s[0])[np.asarray(p.alive[0])])
+    s = np.sort(np.asarray(p.parts.s[0])[np.asarray(p.parts.alive[0])])
     gaps = np.diff(s[(s > 2.0) & (s < 6.0)])  # past 6 m robot r1 has taken every other part
     np.testing.assert_allclose(gaps, 0.5 / 4, rtol=0.05)  # on the slow belt parts sit a quarter spacing apart

@@ -110,7 +110,7 @@ def _line(precision: str):
         p = params.replace(belts=params.belts.replace(setpoint=params.belts.setpoint.at[0].set(speed)),
                            part_spacing=params.part_spacing.at[0].set(spacing))
         final, _ = twin.rollout(layout, p, state, solver, n_steps=400)
-        return final.parts.n_in, final.parts.n_out, jnp.sum(final.parts.alive, axis=1)
+        return final.tallies.n_in, final.tallies.n_out, jnp.sum(final.parts.alive, axis=1)
     return run
 
 

@@ -49,7 +49,7 @@ def line_run(buffer: int, precision: str, gap: float = GAP, infeed_spacing: floa
 def run(spec: dict, seconds: float, precision: str):
     layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(dt=DT), n_steps=round(seconds / DT))
-    return final.parts
+    return final
 
 
 @pytest.mark.parametrize("buffer, gap", [(0, GAP), (5, GAP), (1, 0.25), (1, 0.5)])
@@ -58,33 +58,33 @@ def test_bottleneck_law_and_first_part(buffer, gap, precision):
     travel rounds one step short of; service must still start there (it did not: throughput fell by a
     third to a half in float32)."""
     p = line_run(buffer, precision, gap)
-    first, last = np.asarray(p.exit_times[0], float)
-    n_out = int(p.n_out[0])
+    first, last = np.asarray(p.tallies.exit_times[0], float)
+    n_out = int(p.tallies.n_out[0])
     throughput = (n_out - 1) / (last - first)  # parts/s between the first and the last exit
     # The bottleneck also waits for its next part to close up: one pitch from where it queues, or without a
     # buffer the whole gap from the station before (which holds it until the bottleneck is free).
     cycle = 60 * max(SERVICE_MIN) + (gap if buffer == 0 else PITCH) / BELT
     assert throughput == pytest.approx(1 / cycle, rel=tol("bottleneck_throughput", precision))
     assert first == pytest.approx(60 * sum(SERVICE_MIN) + PATH / BELT, rel=tol("first_exit_time", precision))
-    assert int(p.n_in[0]) == n_out + int(jnp.sum(p.alive[0]))
+    assert int(p.tallies.n_in[0]) == n_out + int(jnp.sum(p.parts.alive[0]))
 
 
 def test_infeed_bottleneck_sets_the_throughput(precision):
     """Parts let in every 2 min (every 180 m of belt travel) come slower than any station serves them:
     the throughput is the infeed rate, and every station starves part of the time."""
     p = line_run(1, precision, infeed_spacing=BELT * 120.0)  # one part every 120 s
-    first, last = np.asarray(p.exit_times[0], float)
-    throughput = (int(p.n_out[0]) - 1) / (last - first)
+    first, last = np.asarray(p.tallies.exit_times[0], float)
+    throughput = (int(p.tallies.n_out[0]) - 1) / (last - first)
     assert throughput * 60 == pytest.approx(0.5, rel=tol("infeed_throughput", precision))
     # Each station idles 1 − t/2 min of every 2 min; the first arrivals (< 5 min) shift it a little.
     expected = HOURS * (1 - np.asarray(SERVICE_MIN) / 2.0)
-    np.testing.assert_allclose(np.asarray(p.starved[0]), expected, atol=300.0)
+    np.testing.assert_allclose(np.asarray(p.tallies.starved[0]), expected, atol=300.0)
 
 
 def test_blocking_upstream_of_the_bottleneck(precision):
     """With no buffers, the station before the 1.5 min bottleneck finishes first and is blocked."""
     p = line_run(0, precision)
-    blocked = np.asarray(p.blocked[0])
+    blocked = np.asarray(p.tallies.blocked[0])
     assert blocked[0] > 0.1 * HOURS  # s0 (1.0 min) waits for s1 (1.5 min)
     assert blocked[1] == pytest.approx(0.0, abs=DT)  # the bottleneck itself never waits downstream
 
@@ -92,14 +92,14 @@ def test_blocking_upstream_of_the_bottleneck(precision):
 def _station_time_balance(p, duration: float) -> np.ndarray:
     """busy + blocked + starved − duration per station (s): busy is the service time of every part whose
     service there has started, less what is left of the one in service."""
-    alive, nxt = np.asarray(p.alive[0]), np.asarray(p.next_station[0])
-    serving, dwell = np.asarray(p.serving[0]), np.asarray(p.dwell[0], float)
+    alive, nxt = np.asarray(p.parts.alive[0]), np.asarray(p.parts.next_station[0])
+    serving, dwell = np.asarray(p.parts.serving[0]), np.asarray(p.parts.dwell[0], float)
     out = []
     for k, minutes in enumerate(SERVICE_MIN):
         here = alive & serving & (nxt == k)
-        started = int(p.n_out[0]) + int(np.sum(alive & (nxt > k))) + int(np.sum(here))
+        started = int(p.tallies.n_out[0]) + int(np.sum(alive & (nxt > k))) + int(np.sum(here))
         busy = 60.0 * minutes * started - float(np.sum(np.where(here, np.maximum(dwell, 0.0), 0.0)))
-        out.append(busy + float(p.blocked[0, k]) + float(p.starved[0, k]) - duration)
+        out.append(busy + float(p.tallies.blocked[0, k]) + float(p.tallies.starved[0, k]) - duration)
     return np.asarray(out)
 
 
@@ -119,8 +119,8 @@ def _throughput_of_speed(precision: str):
     def throughput(v):
         p = params.replace(belts=params.belts.replace(setpoint=v))
         final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), n_steps=4500)
-        first, last = final.parts.exit_times[0]
-        return (final.parts.n_out[0] - 1) / (last - first)
+        first, last = final.tallies.exit_times[0]
+        return (final.tallies.n_out[0] - 1) / (last - first)
 
     return throughput, params.belts.setpoint
 
@@ -171,7 +171,7 @@ def test_robot_pick_time_limits_throughput(robots, expected_per_min, precision):
     spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "pick_at": 2.0 + 0.5 * i,
                                 "pick_time": 90.0} for i in range(robots)}
     p = run(spec, HOURS, precision)
-    first, last = np.asarray(p.exit_times[0], float)
-    throughput = (int(p.n_out[0]) - 1) / (last - first)
+    first, last = np.asarray(p.tallies.exit_times[0], float)
+    throughput = (int(p.tallies.n_out[0]) - 1) / (last - first)
     assert throughput * 60 == pytest.approx(expected_per_min, rel=tol("pick_throughput", precision))
-    assert int(p.n_in[0]) == int(p.n_out[0]) + int(jnp.sum(p.alive[0]))
+    assert int(p.tallies.n_in[0]) == int(p.tallies.n_out[0]) + int(jnp.sum(p.parts.alive[0]))

@@ -25,6 +25,7 @@ from twin.model import (
     SegmentLayout,
     SensorLayout,
     State,
+    Tallies,
 )
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import smooth_clip, unclip
@@ -361,6 +362,9 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         dwell=zeros(nc, n),
         serving=jnp.zeros((nc, n), bool),
         travel=params.part_spacing,  # a full spacing already travelled: the first part enters at once
+        robot_free_at=zeros(nc, r),
+    )
+    tallies = Tallies(
         n_in=jnp.zeros(nc, jnp.int32),
         n_out=jnp.zeros(nc, jnp.int32),
         picked_T=stats,
@@ -371,7 +375,6 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         starved=zeros(nc, q),
         exit_times=jnp.full((nc, 2), jnp.nan, dtype),
         wip=zeros(nc),
-        robot_free_at=zeros(nc, r),
     )
     return State(
         t=jnp.zeros((), dtype),
@@ -380,6 +383,7 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
         heater_output=thermostat_output(layout, params, jnp.full(layout.shape, T0, dtype), zeros(nh)),
         heater_energy=zeros(nh),
         parts=parts,
+        tallies=tallies,
         belts=running_belts(params),
         status=status.initial(dtype),
     )

@@ -30,9 +30,9 @@ def to_unit(values: np.ndarray, unit: str) -> np.ndarray:
 
 def summarise(layout: Layout, params: Params, state: State, duration: float) -> dict:
     """metrics.json content: every number with its unit in the key name."""
-    parts = state.parts
-    n_in, n_out = int(np.sum(parts.n_in)), int(np.sum(parts.n_out))
-    on_belt = int(np.sum(parts.alive))
+    tallies = state.tallies
+    n_in, n_out = int(np.sum(tallies.n_in)), int(np.sum(tallies.n_out))
+    on_belt = int(np.sum(state.parts.alive))
     if n_in != n_out + on_belt:  # slots make this impossible; a failure here is a bug, not bad input
         raise AssertionError(f"parts not conserved: in {n_in} != out {n_out} + on belt {on_belt}")
     hours = duration / 3600.0
@@ -58,14 +58,14 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
             }
             for g, s in enumerate(layout.segments)
         },
-        "part_temperature_at_pick_degC": _stats(np.asarray(parts.picked_T, float), n_out),
-        "cure_at_pick": _stats(np.asarray(parts.picked_alpha, float), n_out),
-        "by_conveyor": {c.name: _conveyor(parts, i, duration) for i, c in enumerate(layout.conveyors)},
+        "part_temperature_at_pick_degC": _stats(np.asarray(tallies.picked_T, float), n_out),
+        "cure_at_pick": _stats(np.asarray(tallies.picked_alpha, float), n_out),
+        "by_conveyor": {c.name: _conveyor(tallies, i, duration) for i, c in enumerate(layout.conveyors)},
         "by_station": {
             f"{c.name}.{name}": {
-                "blocked_s": float(parts.blocked[i, k]), "starved_s": float(parts.starved[i, k]),
-                "blocked_fraction": float(parts.blocked[i, k]) / duration,
-                "starved_fraction": float(parts.starved[i, k]) / duration,
+                "blocked_s": float(tallies.blocked[i, k]), "starved_s": float(tallies.starved[i, k]),
+                "blocked_fraction": float(tallies.blocked[i, k]) / duration,
+                "starved_fraction": float(tallies.starved[i, k]) / duration,
             }
             for i, c in enumerate(layout.conveyors) for k, name in enumerate(c.station_names)
         },
@@ -91,17 +91,17 @@ def summarise_steady(layout: Layout, params: Params, state: State, info: dict) -
     }
 
 
-def _conveyor(parts, i: int, duration: float) -> dict:
+def _conveyor(tallies, i: int, duration: float) -> dict:
     """Per-conveyor flow: parts out, throughput over the run and between first and last exit, WIP."""
-    n_out = int(parts.n_out[i])
-    first, last = (float(x) for x in parts.exit_times[i])
+    n_out = int(tallies.n_out[i])
+    first, last = (float(x) for x in tallies.exit_times[i])
     steady = (n_out - 1) / (last - first) * 3600.0 if n_out >= 2 and last > first else None
     return {
         "parts_out": n_out,
         "throughput_parts_per_h": n_out / (duration / 3600.0),
         "steady_throughput_parts_per_h": steady,
         "first_exit_s": first if n_out else None,
-        "mean_work_in_progress": float(parts.wip[i]) / duration,
+        "mean_work_in_progress": float(tallies.wip[i]) / duration,
     }
 
 

@@ -173,30 +173,42 @@ class Params:
 
 @pytree_dataclass
 class PartsState:
-    """Lagrangian parts riding the conveyors, in fixed slots; `alive` marks the occupied ones."""
+    """Lagrangian parts riding the conveyors, in fixed slots; `alive` marks the occupied ones.
 
-    s: Float[Array, "c n"]  # arc position, m
-    T: Float[Array, "c n"]  # °C
-    alpha: Float[Array, "c n"]  # cure degree, 0..1
-    alive: Bool[Array, "c n"]
-    id: Int[Array, "c n"]  # entry number on its conveyor, 0, 1, …
-    t_in: Float[Array, "c n"]  # s, when it entered (interpolated within the step)
-    pick_point: Int[Array, "c n"]  # index of the pick point each part goes to
-    next_station: Int[Array, "c n"]  # processing station a part is at or heading to (K: all done)
-    dwell: Float[Array, "c n"]  # s of service left (≤ 0: done, waiting for room downstream)
-    serving: Bool[Array, "c n"]  # held at its station (in service, or done and blocked)
-    travel: Float[Array, " c"]  # belt travel since the last spawn, m
-    n_in: Int[Array, " c"]
-    n_out: Int[Array, " c"]
-    picked_T: Float[Array, "c 3"]  # sum, min, max of part temperature at pick, °C
-    picked_alpha: Float[Array, "c 3"]  # sum, min, max of cure at pick
-    last_T: Float[Array, "c r"]  # temperature of the last part picked at each pick point, °C
-    last_alpha: Float[Array, "c r"]
-    blocked: Float[Array, "c q"]  # s each processing station held a finished part it could not release
-    starved: Float[Array, "c q"]  # s each processing station stood empty
-    exit_times: Float[Array, "c 2"]  # first and last time a part left the conveyor, s (NaN before)
-    wip: Float[Array, " c"]  # ∫ parts on the conveyor dt, part·s
-    robot_free_at: Float[Array, "c r"]  # s: when each pick point's robot can take its next part
+    In `State` every leaf has a leading conveyor axis (`c`); the line's physics (twin.line) takes and
+    returns one conveyor's slice (`twin.kernels.pytree.take`), leaves without it.
+    """
+
+    s: Float[Array, "*c n"]  # arc position, m
+    T: Float[Array, "*c n"]  # °C
+    alpha: Float[Array, "*c n"]  # cure degree, 0..1
+    alive: Bool[Array, "*c n"]
+    id: Int[Array, "*c n"]  # entry number on its conveyor, 0, 1, …
+    t_in: Float[Array, "*c n"]  # s, when it entered (interpolated within the step)
+    pick_point: Int[Array, "*c n"]  # index of the pick point each part goes to
+    next_station: Int[Array, "*c n"]  # processing station a part is at or heading to (K: all done)
+    dwell: Float[Array, "*c n"]  # s of service left (≤ 0: done, waiting for room downstream)
+    serving: Bool[Array, "*c n"]  # held at its station (in service, or done and blocked)
+    travel: Float[Array, "*c"]  # belt travel since the last spawn, m
+    robot_free_at: Float[Array, "*c r"]  # s: when each pick point's robot can take its next part
+
+
+@pytree_dataclass
+class Tallies:
+    """What the line has done so far, per conveyor: running totals and the last values seen, which the
+    step adds to but never reads to move anything (metrics and sensors read them). Leading axis `c` in
+    `State`, as `PartsState`."""
+
+    n_in: Int[Array, "*c"]
+    n_out: Int[Array, "*c"]
+    picked_T: Float[Array, "*c 3"]  # sum, min, max of part temperature at pick, °C
+    picked_alpha: Float[Array, "*c 3"]  # sum, min, max of cure at pick
+    last_T: Float[Array, "*c r"]  # temperature of the last part picked at each pick point, °C
+    last_alpha: Float[Array, "*c r"]
+    blocked: Float[Array, "*c q"]  # s each processing station held a finished part it could not release
+    starved: Float[Array, "*c q"]  # s each processing station stood empty
+    exit_times: Float[Array, "*c 2"]  # first and last time a part left the conveyor, s (NaN before)
+    wip: Float[Array, "*c"]  # ∫ parts on the conveyor dt, part·s
 
 
 @pytree_dataclass
@@ -230,5 +242,6 @@ class State:
     heater_output: Float[Array, " h"]  # last control output, fraction of full power
     heater_energy: Float[Array, " h"]  # electrical energy drawn, J
     parts: PartsState
+    tallies: Tallies
     belts: BeltState
     status: Status

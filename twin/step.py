@@ -24,7 +24,7 @@ from jaxtyping import Array, Float
 
 from twin import status, values
 from twin.line import belts
-from twin.line import parts as conveyor_flow
+from twin.line import part_flow
 from twin.errors import TwinInputError
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State
@@ -210,11 +210,11 @@ def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundari
         elif s.kind == "work_in_progress":
             values.append(jnp.sum(state.parts.alive[s.target[0]]).astype(dtype))
         elif s.kind == "throughput":  # cumulative parts out; the run turns it into a rate per period
-            values.append(state.parts.n_out[s.target[0]].astype(dtype))
+            values.append(state.tallies.n_out[s.target[0]].astype(dtype))
         elif s.kind == "part_temperature":
-            values.append(state.parts.last_T[s.target])
+            values.append(state.tallies.last_T[s.target])
         else:
-            values.append(state.parts.last_alpha[s.target])
+            values.append(state.tallies.last_alpha[s.target])
     return jnp.stack(values) if values else jnp.zeros((0,), dtype)
 
 
@@ -226,13 +226,13 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         t = state.t
         load = belts.segment_loads(layout, params, state.parts, state.T.dtype)
         belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, t, dt, n_sub)
-        parts, moves = conveyor_flow.advance(layout, params, state.parts, travel, t, dt)
-        parts, q_parts, exits = conveyor_flow.exchange_heat(layout, params, parts, moves, state.T, dt)
+        parts, tallies, moves = part_flow.advance(layout, params, state.parts, state.tallies, travel, t, dt)
+        parts, tallies, q_parts, exits = part_flow.exchange_heat(layout, params, parts, tallies, moves, state.T, dt)
         source = fixed.steady_source + q_parts + q_belts
         T, output, integral, energy, converged, bcs = thermal_update(layout, solver, fixed, params, state, source,
                                                                     t, t_end, dt)
         new = State(t=t_end, T=T, heater_integral=integral, heater_output=output,
-                    heater_energy=state.heater_energy + energy, parts=parts, belts=belt_state, status=state.status)
+                    heater_energy=state.heater_energy + energy, parts=parts, tallies=tallies, belts=belt_state, status=state.status)
         new = new.replace(status=status.update(state.status, new, converged))
         return new, readings(layout, params, new, bcs), exits
 

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from twin.model import Params, PartsState
+from twin.model import ConveyorLayout, PartsState, Tallies
 
 
 POSITION_ULPS = 16  # rounding allowance of a sum of a few arc positions, in units of eps·length
@@ -38,22 +38,23 @@ def station_positions(conveyor, dtype):
     return jnp.asarray(np.append(conveyor.station_at, np.inf), dtype)
 
 
-def serve_and_release(c: int, conveyor, params: Params, parts: PartsState, dt: float):
-    """Advance service by dt and release the finished parts that have room downstream.
+def serve_and_release(conveyor: ConveyorLayout, parts: PartsState, tallies: Tallies, dt: float):
+    """Advance service by dt and release the finished parts that have room downstream (one conveyor's
+    parts and tallies, twin.model).
 
     A finished part leaves at the later of the end of its service and the moment room appeared
     downstream (at once if there was room at the step start, else when the part ahead left the next
     station this step), so releases, rides and blocked times are exact in continuous time, not whole
-    steps. Returns the parts; per station (padded to q), how long before the step's end it became
+    steps. Returns the parts and tallies; per station (padded to q), how long before the step's end it became
     free (s): dt if it was empty all step, the time since its part left, 0 if it is still busy (a part
     arriving this step starts service no earlier than that); and per part the fraction of the step it
     may ride (1, or for a part released this step the time since it left).
     """
-    K, q = len(conveyor.station_names), parts.blocked.shape[1]
+    K, q = len(conveyor.station_names), tallies.blocked.shape[0]
     if K == 0:
-        return parts, jnp.zeros(q, parts.dwell.dtype), jnp.ones_like(parts.dwell[c])
-    alive, serving, nxt = parts.alive[c], parts.serving[c], parts.next_station[c]
-    dwell = jnp.where(serving, parts.dwell[c] - dt, parts.dwell[c])
+        return parts, tallies, jnp.zeros(q, parts.dwell.dtype), jnp.ones_like(parts.dwell)
+    alive, serving, nxt = parts.alive, parts.serving, parts.next_station
+    dwell = jnp.where(serving, parts.dwell - dt, parts.dwell)
     done = serving & (dwell <= 0.0)
     since_done = jnp.clip(-dwell / dt, 0.0, 1.0)  # fraction of the step since each part's service ended
     committed = jnp.sum(alive[:, None] & (nxt[:, None] == jnp.arange(K + 1)[None, :]), axis=0)
@@ -76,20 +77,16 @@ def serve_and_release(c: int, conveyor, params: Params, parts: PartsState, dt: f
         release = release | leaving
     here = jnp.where(serving, nxt, q)  # index q is dropped: not at a station
     blocked = jnp.where(done, jnp.maximum(since_done - ride, 0.0) * dt, 0.0)  # finished, waiting for room
-    parts = parts.replace(
-        dwell=parts.dwell.at[c].set(dwell),
-        serving=parts.serving.at[c].set(serving & ~release),
-        next_station=parts.next_station.at[c].set(jnp.where(release, nxt + 1, nxt)),
-        blocked=parts.blocked.at[c].add(jnp.zeros(q, dwell.dtype).at[here].add(blocked, mode="drop")),
-    )
+    parts = parts.replace(dwell=dwell, serving=serving & ~release, next_station=jnp.where(release, nxt + 1, nxt))
+    tallies = tallies.replace(blocked=tallies.blocked + jnp.zeros(q, dwell.dtype).at[here].add(blocked, mode="drop"))
     was_busy = jnp.zeros(q, bool).at[here].set(True, mode="drop")
     free_for = dt * jnp.stack(left[:K] + [jnp.zeros((), dwell.dtype)] * (q - K))
-    return parts, jnp.where(was_busy, free_for, dt), jnp.where(release, ride, 1.0)
+    return parts, tallies, jnp.where(was_busy, free_for, dt), jnp.where(release, ride, 1.0)
 
 
 def gate(conveyor, next_station, s_free, pick_at):
     """Positions capped at the station each part heads to: its next processing station, or once past
-    the last one, the pick station of its robot (or the path end)."""
+    the last one, the pick point of its robot (or the path end)."""
     K = len(conveyor.station_names)
     return jnp.minimum(s_free, jnp.where(next_station < K, station_positions(conveyor, s_free.dtype)[next_station],
                                          pick_at))
@@ -111,8 +108,10 @@ def keep_gaps(target, s_old, alive, pitch):
     return jnp.zeros_like(target).at[order].set(capped)
 
 
-def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, early, lead, dt: float) -> PartsState:
-    """Parts that reached a free station start service there; empty stations count starved time.
+def arrive(conveyor: ConveyorLayout, service_time, parts: PartsState, tallies: Tallies, free_since, early, lead,
+           dt: float) -> tuple[PartsState, Tallies]:
+    """Parts that reached a free station start service there (for `service_time` s, per station);
+    empty stations count starved time.
 
     early: s each part has been at its station's position by the end of the step (how far its belt
     travel overshot the gate); lead: s a follower needs to close up one pitch to each station (pitch
@@ -120,10 +119,10 @@ def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, earl
     when the station's previous part left this step, that moment plus the lead (the follower queued one
     pitch behind cannot be there sooner). Starved time is the time each station stood empty, exactly.
     """
-    K, q = len(conveyor.station_names), parts.starved.shape[1]
+    K, q = len(conveyor.station_names), tallies.starved.shape[0]
     if K == 0:
-        return parts
-    alive, serving, nxt, s = parts.alive[c], parts.serving[c], parts.next_station[c], parts.s[c]
+        return parts, tallies
+    alive, serving, nxt, s = parts.alive, parts.serving, parts.next_station, parts.s
     busy = jnp.zeros(q, bool).at[jnp.where(serving, nxt, q)].set(True, mode="drop")
     reached = alive & ~serving & (nxt < K) & (s >= station_positions(conveyor, s.dtype)[nxt])  # exact: see keep_gaps
     # The part that reaches a station is the front of its queue, so at most one starts per station.
@@ -133,8 +132,5 @@ def arrive(c: int, conveyor, params: Params, parts: PartsState, free_since, earl
     offset = jnp.minimum(early, free[station])  # s before the step end its service started
     started = jnp.zeros(q, dtype=s.dtype).at[jnp.where(start, nxt, q)].set(offset, mode="drop")
     empty = jnp.where(busy, 0.0, free_since - started)
-    return parts.replace(
-        serving=parts.serving.at[c].set(serving | start),
-        dwell=parts.dwell.at[c].set(jnp.where(start, params.service_time[c][station] - offset, parts.dwell[c])),
-        starved=parts.starved.at[c].add(jnp.where(jnp.arange(q) < K, empty, 0.0)),
-    )
+    parts = parts.replace(serving=serving | start, dwell=jnp.where(start, service_time[station] - offset, parts.dwell))
+    return parts, tallies.replace(starved=tallies.starved + jnp.where(jnp.arange(q) < K, empty, 0.0))

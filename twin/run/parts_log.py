@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from twin.line.parts import Exits
+from twin.line.part_flow import Exits
 from twin.kernels.pytree import pytree_dataclass
 from twin.model import Layout, State
 
