@@ -104,7 +104,7 @@ BROKEN = [  # (how the file is spoiled, what the one-line error names)
     pytest.param(lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
                  "cannot read it as a twin checkpoint", id="truncated"),
     pytest.param(lambda p: _set_attribute(p, "format", "twin-results"), "not a twin checkpoint", id="other-format"),
-    pytest.param(lambda p: _set_attribute(p, "version", 99), "checkpoint version 1 expected", id="other-version"),
+    pytest.param(lambda p: _set_attribute(p, "version", 99), f"checkpoint version {checkpoint.VERSION} expected", id="other-version"),
     pytest.param(lambda p: _drop(p, "state/parts.s"), ":/state/parts.s", id="missing-state-array"),
     pytest.param(lambda p: _drop(p, "solver"), ":/solver", id="missing-solver"),
     pytest.param(_shrink_field, ":/state/T", id="field-of-another-shape"),
