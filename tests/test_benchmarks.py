@@ -50,3 +50,12 @@ def test_scene_realtime_benchmark_runs_the_default_scene(tmp_path):
     plan = result["plan"]
     assert plan["dt_s"] * plan["steps"] == pytest.approx(60.0)
     assert result["realtime_factor"] > 0 and len(result["wall_s_all"]) == 3
+
+
+def test_second_run_benchmark_times_cold_warm_and_off_runs(tmp_path):
+    result = run_script("second_run", tmp_path / "second_run.json", "--scene", "oven_wall_1d", "--duration", "60",
+                        "--repeats", "1")
+    assert set(result["wall_s"]) == {"cold", "warm", "off"}
+    assert all(len(mode["all"]) == 1 and mode["median"] > 0 for mode in result["wall_s"].values())
+    assert result["cache_MB"] > 0  # the cold run wrote the cache the warm one read
+    assert result["saved_s"] == result["wall_s"]["cold"]["median"] - result["wall_s"]["warm"]["median"]

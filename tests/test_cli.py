@@ -151,3 +151,16 @@ def test_sweep_writes_one_run_dir_per_value(tmp_path):
         with h5py.File(run / "results.h5", "r") as f:
             assert f["fields/temperature"].shape[0] == duration // 30 + 1
     assert run_dirs(tmp_path) == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_compile_cache_keeps_compiled_programs_in_its_directory_unless_turned_off(tmp_path, enabled):
+    cache = tmp_path / "cache"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COMPILATION_CACHE", "HYDRA_FULL_ERROR"))}
+    done = subprocess.run([sys.executable, "-m", "twin", "simulate", "scene=oven_wall_1d", "duration=600",
+                           "progress=false", "render=false", f"compile_cache={str(enabled).lower()}",
+                           f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**env, "TWIN_CACHE_DIR": str(cache)}, timeout=600)
+    assert done.returncode == 0, done.stderr
+    written = [f for f in cache.rglob("*") if f.is_file()] if cache.exists() else []
+    assert bool(written) == enabled

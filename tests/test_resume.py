@@ -236,7 +236,7 @@ def _refused(proc, expected: str) -> None:
     (lambda d: (d / "run").mkdir() or (d / "run" / "checkpoint.h5").write_bytes(b"x"), ["resume=run", "duration=60"],
      "duration"),
     (lambda d: None, ["resume="], "resume=DIR"),
-    (lambda d: (d / "run").mkdir(), ["resume=run", "resume=other"], "only progress and render"),
+    (lambda d: (d / "run").mkdir(), ["resume=run", "resume=other"], "only progress, render, compile_cache may be given"),
 ], ids=["no-directory", "no-checkpoint", "finished-run", "not-a-checkpoint", "changes-a-setting", "empty",
         "two-directories"])
 def test_cli_refuses_a_resume_it_cannot_do(tmp_path, make, args, expected):

@@ -8,6 +8,7 @@ The public surface; everything else may change:
     layout, params, state = twin.build(scene)                   # for gradients:
     final, readings = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=600)
     twin.time_step(layout, params, solver)                      # the dt both of them step with
+    twin.use_compile_cache()                                    # keep compiled programs on disk, per user
 """
 
 from twin.run import interrupt
@@ -15,6 +16,7 @@ from twin.run import interrupt
 interrupt.when_the_command_starts()  # Ctrl-C stops `twin ...` promptly from its first moment (before JAX loads)
 
 from twin.build import build  # noqa: E402
+from twin.compile_cache import use as use_compile_cache  # noqa: E402
 from twin.errors import DeprecatedKeyWarning, SceneError, SimulationError, TwinInputError  # noqa: E402
 from twin.model import Layout, Params, State, Status  # noqa: E402
 from twin.scene.plausibility import PlausibilityWarning  # noqa: E402
@@ -55,5 +57,6 @@ __all__ = [
     "simulate",
     "steady_state",
     "time_step",
+    "use_compile_cache",
     "write_run",
 ]

@@ -24,7 +24,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from twin import values
+from twin import compile_cache, values
 from twin.run import atomic_files, checkpoint, interrupt
 from twin.run import dirs as run_dirs
 from twin.errors import DeprecatedKeyWarning, TwinInputError
@@ -206,6 +206,7 @@ def _simulate(cfg: DictConfig) -> None:
     data = OmegaConf.to_container(cfg, resolve=True)
     try:
         run = simulate_config(data)
+        compile_cache.use(run.compile_cache)
         scene = scene_from_mapping(data["scene"])
         checkpoints = None
         if run.checkpoint_every is not None and run.solver.method != "steady":
@@ -243,7 +244,7 @@ def _cannot_write(what: str, run_dir: Path, err: OSError) -> None:
     sys.exit(2 if err.errno in INPUT_ERRNOS else 1)
 
 
-RESUME_KEYS = ("progress", "render")  # what a resumed run may change: nothing that changes its results
+RESUME_KEYS = ("progress", "render", "compile_cache")  # what a resumed run may change: not its results
 
 
 def _resume(args: list[str]) -> None:
@@ -253,19 +254,20 @@ def _resume(args: list[str]) -> None:
     from twin.simulate import resume
 
     global _BEFORE, _RUN_DIR
-    settings = {"progress": True, "render": True}
+    settings = {"progress": True, "render": True, "compile_cache": True}
     for arg in args:
         key, sep, value = arg.partition("=")
         if key == "resume" and "resume" not in settings:
             settings["resume"] = value
         elif not sep or key not in RESUME_KEYS:
             raise TwinInputError(key, value or None, "a resumed run continues as it was configured; with resume= "
-                                 f"only {' and '.join(RESUME_KEYS)} may be given")
+                                 f"only {', '.join(RESUME_KEYS)} may be given")
         else:
             settings[key] = values.flag(parse_yaml(value, key), key)
     run_dir = _resume_dir(settings["resume"])
     _BEFORE, _RUN_DIR = run_dirs.Before.look(run_dir), run_dir
     atomic_files.remove_strays(run_dir, run_dirs.RUN_FILES)
+    compile_cache.use(settings["compile_cache"])
     try:
         result = resume(run_dir / checkpoint.FILE_NAME, progress=settings["progress"])
     except OSError as err:

@@ -8,7 +8,10 @@ segments (all conveyors); `k` the 2^d cells around a sampling point; `s` sensors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import hashlib
+import pickle
+from dataclasses import dataclass, fields
 
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
@@ -83,7 +86,8 @@ class SensorLayout:
 
 @dataclass(frozen=True, eq=False)
 class Layout:
-    """Everything static about a scene: fixed for a compiled step, hashed by identity."""
+    """Everything static about a scene: fixed for a compiled step. Equal (and hashed) by content, so a
+    scene built again maps to the same compiled programs (twin.time_loop.program)."""
 
     shape: tuple[int, ...]
     spacing: tuple[float, ...]  # per coordinate x, y(, z), m
@@ -109,6 +113,17 @@ class Layout:
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+    def __eq__(self, other) -> bool:
+        return self is other or (isinstance(other, Layout) and self._fingerprint == other._fingerprint)
+
+    def __hash__(self) -> int:
+        return hash(self._fingerprint)
+
+    @functools.cached_property
+    def _fingerprint(self) -> bytes:
+        """Digest of every field, arrays by value (pickle writes their dtype, shape and bytes)."""
+        return hashlib.sha256(pickle.dumps([getattr(self, f.name) for f in fields(self)])).digest()
 
     @property
     def spacing_by_axis(self) -> tuple[float, ...]:

@@ -1,6 +1,6 @@
 """`simulate`: run a scene for a duration, chunk by chunk, and collect what a run reports.
 
-The step loop is one jitted `lax.scan` per chunk; between chunks (outside jit) the host takes a field
+The steps run in chunks of one compiled program (`twin.time_loop.program`); between chunks (outside jit) the host takes a field
 snapshot, collects the parts that left, checks the run's status and moves the progress bar. A run
 that produces a non-finite value stops at the end of that chunk with a `SimulationError` naming the
 time and the cell or entity.
@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from twin import metrics as metrics_mod
-from twin import status
+from twin import status, time_loop
 from twin.run import checkpoint, parts_log
 from twin import step as step_mod
 from twin.build import build
@@ -30,7 +30,7 @@ from twin.run.config import check_run
 from twin.run.size import Limits, check_plan_size, check_scene_size
 from twin.scene.schema import Scene
 
-__all__ = ["DEVICES", "PRECISIONS", "Checkpoints", "Result", "check_plan", "resume", "simulate", "select_device",
+__all__ = ["DEVICES", "PRECISIONS", "Checkpoints", "Result", "check_plan", "chunk_program", "resume", "simulate", "select_device",
            "set_precision"]
 
 
@@ -149,7 +149,7 @@ def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Param
     """Step the plan's chunks from `initial`, or from where `stored` (a checkpoint) had got to,
     checkpointing as asked."""
     the_plan = run.plan
-    chunk = _compile_chunk(layout, run.solver, the_plan)
+    chunk = chunk_program(layout, run.solver, the_plan)
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
     if stored is None:
         readings_now = jax.jit(_readings_now, static_argnums=0)(layout, params, initial, fixed)
@@ -161,7 +161,8 @@ def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Param
               disable=None if progress else True) as bar:
         for j in range(so_far.chunks_done, the_plan.chunks):
             first = j * the_plan.steps_per_chunk
-            state, r, exits = chunk(params, so_far.state, fixed, so_far.origin, jnp.asarray(first, jnp.int32))
+            log = parts_log.empty(layout, the_plan.steps_per_chunk, initial.T.dtype)
+            state, r, exits = chunk(params, so_far.state, fixed, so_far.origin, jnp.asarray(first, jnp.int32), log)
             status.check(layout, state)
             done = min(the_plan.steps_per_chunk, the_plan.steps - first)
             so_far.state, so_far.chunks_done = state, j + 1
@@ -189,36 +190,14 @@ def _readings_now(layout: Layout, params: Params, state: State, fixed: step_mod.
     return step_mod.readings(layout, params, state, bcs)
 
 
-def _compile_chunk(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
-    """chunk(params, state, fixed, origin, first) -> (state, readings, exits log): the steps first+1 …
-    first+steps_per_chunk of the plan, ending at origin + k·dt; steps past the plan's end are skipped."""
-    step = step_mod.make_step(layout, solver, the_plan.dt)
-    length = the_plan.steps_per_chunk
-    ragged = the_plan.steps % length != 0  # only then can a chunk reach past the end
-
-    def chunk(params, state, fixed, origin, first):
-        def advance(s, k):
-            return step(params, s, fixed, origin + k.astype(origin.dtype) * the_plan.dt)
-
-        def body(carry, i):
-            s, log = carry
-            k = first + i + 1
-            if ragged:
-                def skip(s, k):
-                    new, r, exits = jax.eval_shape(advance, s, k)
-                    zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), (r, exits))
-                    return (s, *zeros)
-
-                new, r, exits = jax.lax.cond(k <= the_plan.steps, advance, skip, s, k)
-            else:
-                new, r, exits = advance(s, k)
-            return (new, parts_log.append(log, exits)), r
-
-        log0 = parts_log.empty(layout, length, state.T.dtype)
-        (state, log), readings = jax.lax.scan(body, (state, log0), jnp.arange(length, dtype=jnp.int32))
-        return state, readings, log
-
-    return jax.jit(chunk)
+def chunk_program(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
+    """chunk(params, state, fixed, origin, first, log) -> (state, readings, log): the steps first+1 …
+    first+steps_per_chunk of the plan, the parts that left gathered into `log`
+    (`parts_log.empty(layout, the_plan.steps_per_chunk, dtype)`); steps past the plan's end are skipped.
+    One compiled program for every chunk of the plan, and for every run with an equal layout and plan."""
+    ragged = the_plan.steps % the_plan.steps_per_chunk != 0  # only then can a chunk reach past the end
+    return time_loop.program(layout, solver, the_plan.dt, the_plan.steps_per_chunk,
+                             last=the_plan.steps if ragged else None, gather=parts_log.append)
 
 
 def resample(layout: Layout, times, series, duration) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -1,13 +1,22 @@
-"""The one time loop: `lax.scan` of the coupled step, in ≈√N checkpointed chunks, for every caller.
+"""The one time loop: `lax.scan` of the coupled step, for every caller, and its compiled programs.
 
-Step k of a loop ends at t₀ + k·dt (computed, not accumulated, so float32 time does not drift).
-`rollout` scans the step over N steps in ≈√N chunks, each chunk under `jax.checkpoint`, so reverse-mode
-gradient memory grows like √N states instead of N.
+`trajectory(step, dt, n_steps, ...)` is the loop (jax-cfd's `trajectory` is the model): steps
+first+1 … first+n_steps, step k ending at origin + k·dt (computed, not accumulated, so float32 time
+does not drift); each step's readings are stacked, and a `gather` hook folds each step's other output
+(the parts that left) into an accumulator. Two options: `checkpointed` scans in ≈√N chunks, each under
+`jax.checkpoint`, so reverse-mode gradient memory grows like √N states instead of N (`rollout`); `last`
+skips the steps past a plan's end (`twin.simulate`'s chunks, all of one compiled length).
+
+`program(...)` jits a trajectory once per (layout, solver, dt, steps, options) and keeps it, so every
+caller with an equal layout (the same scene built again: tests, sweeps in one process) shares one
+compile; `rollout` and `twin.simulate` both step through it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -19,9 +28,58 @@ from twin.model import Layout, Params, State
 from twin.time_step import steps_for, time_step
 
 TRACED = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError)
+PROGRAMS = 64  # compiled programs kept; each holds its layout's arrays as constants
 
 
-def _chunk_length(n_steps: int) -> int:
+def trajectory(step: Callable, dt: float, n_steps: int, *, checkpointed: bool = False, last: int | None = None,
+               gather: Callable | None = None):
+    """run(params, state, fixed, origin, first, gathered=None) -> (state, readings (n_steps, s), gathered).
+
+    step: `step(params, state, fixed, t_end) -> (state, readings, exits)` (twin.step.make_step).
+    gather: `gather(gathered, exits) -> gathered`, folded over the steps (None: exits are dropped).
+    last: the plan's last step; steps after it leave the state alone and read zeros.
+    """
+
+    def run(params: Params, state: State, fixed: step_mod.Fixed, origin, first, gathered=None):
+        def advance(s, k):
+            return step(params, s, fixed, origin + k.astype(origin.dtype) * dt)
+
+        def skip(s, k):
+            _, r, exits = jax.eval_shape(advance, s, k)
+            return (s, *jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), (r, exits)))
+
+        def body(carry, k):
+            s, acc = carry
+            new, r, exits = advance(s, k) if last is None else jax.lax.cond(k <= last, advance, skip, s, k)
+            return (new, acc if gather is None else gather(acc, exits)), r
+
+        ks = first + jnp.arange(1, n_steps + 1, dtype=jnp.int32)
+        carry = (state, gathered)
+        if not checkpointed:
+            (state, gathered), readings = jax.lax.scan(body, carry, ks)
+            return state, readings, gathered
+        inner = chunk_length(n_steps)
+        outer, rest = divmod(n_steps, inner)
+        chunk = jax.checkpoint(lambda c, k: jax.lax.scan(body, c, k))
+        carry, readings = jax.lax.scan(chunk, carry, ks[: outer * inner].reshape(outer, inner))
+        readings = readings.reshape(outer * inner, -1)
+        if rest:
+            carry, tail = jax.lax.scan(body, carry, ks[outer * inner:])
+            readings = jnp.concatenate([readings, tail])
+        return carry[0], readings, carry[1]
+
+    return run
+
+
+@functools.lru_cache(maxsize=PROGRAMS)
+def program(layout: Layout, solver: step_mod.Solver, dt: float, n_steps: int, *, checkpointed: bool = False,
+            last: int | None = None, gather: Callable | None = None):
+    """The jitted `trajectory` of `make_step(layout, solver, dt)`, compiled once per distinct arguments."""
+    step = step_mod.make_step(layout, solver, dt)
+    return jax.jit(trajectory(step, dt, n_steps, checkpointed=checkpointed, last=last, gather=gather))
+
+
+def chunk_length(n_steps: int) -> int:
     """≈√N steps per checkpointed chunk; a divisor of N where one is near, so that no remainder scan
     (a second copy of the step to compile, forward and backward) is needed."""
     root = max(1, math.isqrt(n_steps))
@@ -55,23 +113,8 @@ def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solve
     dt = _rollout_dt(layout, params, solver)
     if duration is not None:
         dt, n_steps = steps_for(duration, dt)
-    step = step_mod.make_step(layout, solver, dt)
     fixed = step_mod.fixed_terms(layout, params)
-    origin = state.t
-
-    def body(s, k):
-        new, r, _ = step(params, s, fixed, origin + k.astype(origin.dtype) * dt)
-        return new, r
-
-    inner = _chunk_length(n_steps)
-    outer, rest = divmod(n_steps, inner)
-    chunk = jax.checkpoint(lambda s, ks: jax.lax.scan(body, s, ks))
-    ks = jnp.arange(1, n_steps + 1, dtype=jnp.int32)
-    state, readings = jax.lax.scan(chunk, state, ks[: outer * inner].reshape(outer, inner))
-    readings = readings.reshape(outer * inner, -1)
-    if rest:
-        state, tail = jax.lax.scan(body, state, ks[outer * inner:])
-        readings = jnp.concatenate([readings, tail])
+    state, readings, _ = program(layout, solver, dt, n_steps, checkpointed=True)(params, state, fixed, state.t, 0)
     if throw:
         try:
             status.check(layout, state)

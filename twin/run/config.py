@@ -26,6 +26,7 @@ class SimulateConfig:
     overwrite: bool
     device: str
     checkpoint_every: float | None
+    compile_cache: bool
     solver: Solver
     limits: Limits
 
@@ -65,6 +66,7 @@ def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
         device=data["device"],
         checkpoint_every=values.number(data.get("checkpoint_every"), "checkpoint_every", "s of line time",
                                        optional=True),
+        compile_cache=values.flag(data.get("compile_cache", True), "compile_cache"),
         solver=solver,
         limits=from_mapping(Limits, data.get("limits", {}), "limits", "a mapping: memory_GiB, steps"),
     )
