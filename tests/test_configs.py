@@ -42,7 +42,7 @@ def test_there_is_something_to_compose():
 def test_every_scene_and_solver_composes_and_validates(scene, solver):
     data = _compose([f"scene={scene}", f"solver={solver}"])
     assert set(data) == {"scene", "solver", "duration", "precision", "device", "snapshot_every", "progress", "render",
-                         "overwrite", "checkpoint_every", "limits"}
+                         "overwrite", "checkpoint_every", "compile_cache", "limits"}
     run = simulate_config(data)
     assert isinstance(run, SimulateConfig)
     assert run.solver.method == solver  # the file name is the method it selects
