@@ -18,7 +18,8 @@ from scene_fixtures import scene_2d, scene_3d
 from twin.errors import SceneError
 from twin.scene import schema
 from twin.scene.schema import Ambient, Boundary, Cure, Heater, Medium, Motor, Scene, Schedule, Segment
-from twin.scene.checks import SENSOR_UNITS, segment_target
+from twin.line.sensors import KINDS
+from twin.scene.checks import segment_target
 from twin.scene.convert import FIELDS, scene_from_mapping
 
 DELETE = object()
@@ -194,13 +195,14 @@ def test_docs_examples_validate():
 
 
 def test_sensor_units_documented():
-    """SENSOR_UNITS covers every kind, and the docs' units table says the same, default first."""
-    assert set(SENSOR_UNITS) == set(typing.get_args(schema.SensorKind))
+    """The sensor-kind table covers every kind of the schema, and the docs' units table says the same,
+    default first."""
+    assert set(KINDS) == set(typing.get_args(schema.SensorKind))
     text = (ROOT / "docs" / "scenes.md").read_text().split("| kind | units |\n")[1].split("\n\n")[0]
     rows = re.findall(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \| (`[^|]+`) \|$", text, re.M)
     documented = {kind: tuple(re.findall(r"`([^`]+)`", units)) for kinds, units in rows
                   for kind in re.findall(r"`([^`]+)`", kinds)}
-    assert documented == SENSOR_UNITS
+    assert documented == {name: kind.units for name, kind in KINDS.items()}
 
 
 # --- malformed scenes ---------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from twin.model import (
 )
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import smooth_clip, unclip
-from twin.scene.checks import FLOW_SENSORS, Floor, surface_face
+from twin.line import sensors as sensor_kinds
+from twin.scene.checks import Floor, surface_face
 from twin.scene.schema import Scene
 from twin.step import thermostat_readings
 
@@ -94,7 +95,7 @@ def _layout(scene: Scene) -> Layout:
         conveyors=conveyors,
         segments=segments,
         capacity=capacity,
-        sensors=tuple(_sensor(name, s, scene, conveyors, segments, shape, spacing)
+        sensors=tuple(_sensor(name, s, scene, shape, spacing)
                       for name, s in scene.sensors.items()),
     )
 
@@ -193,33 +194,16 @@ def _segment(name, c, path, arc, start, end, motor_at, shape, spacing) -> Segmen
                          motor_idx=m_idx[0], motor_w=m_w[0], drag_idx=d_idx, drag_w=d_w / n_points)
 
 
-def _segment_index(target: str, conveyors, segments) -> int:
-    """The segment a sensor targets: `conveyor.segment`, or the only segment of a conveyor."""
-    if "." in target:
-        return [s.name for s in segments].index(target)
-    (only,) = next(c.segments for c in conveyors if c.name == target)
-    return only
-
-
-def _sensor(name, sensor, scene: Scene, conveyors, segments, shape, spacing) -> SensorLayout:
+def _sensor(name, sensor, scene: Scene, shape, spacing) -> SensorLayout:
     common = dict(name=name, kind=sensor.kind, unit=sensor.unit, period=sensor.period)
-    if sensor.kind == "air_temperature":
+    where = sensor_kinds.KINDS[sensor.kind].target
+    if where == sensor_kinds.POSITION:
         idx, w = cell_weights([sensor.position], spacing, shape)
         return SensorLayout(**common, idx=idx, w=w)
-    if sensor.kind == "surface_temperature":
+    if where == sensor_kinds.SURFACE:
         return _surface_sensor(common, sensor.position, scene, shape, spacing)
-    if sensor.kind in FLOW_SENSORS:
-        return SensorLayout(**common, target=(list(scene.conveyors).index(sensor.target),))
-    if sensor.kind == "heater_power":
-        return SensorLayout(**common, target=(list(scene.heaters).index(sensor.target),))
-    if sensor.kind in ("belt_speed", "motor_current", "motor_power"):
-        return SensorLayout(**common, target=(_segment_index(sensor.target, conveyors, segments),))
-    for c, conv in enumerate(conveyors):
-        if sensor.target in conv.robots:
-            return SensorLayout(**common, target=(c, conv.robots.index(sensor.target)))
-        if sensor.target == conv.name:
-            return SensorLayout(**common, target=(c, len(conv.pick_points) - 1))
-    raise SceneError(f"scene.sensors.{name}.target", sensor.target, "names no robot or conveyor")
+    target = sensor_kinds.resolve(sensor.kind, sensor.target, scene, f"scene.sensors.{name}.target")
+    return SensorLayout(**common, target=target)
 
 
 def _surface_sensor(common: dict, position, scene: Scene, shape, spacing) -> SensorLayout:

@@ -5,6 +5,8 @@ The CLI prints `str(error)` on one line and exits with status 2; no traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -35,3 +37,20 @@ class SimulationError(TwinInputError):
 
 class DeprecatedKeyWarning(FutureWarning):
     """A scene key that was renamed: still read, under its new name; the message names both."""
+
+
+class _Missing:
+    """Shown as the value of a required key that is absent."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def did_you_mean(key: Any, allowed: Sequence[str], label: str) -> str:
+    """'did you mean 'power'? allowed keys: box, power, …' — the suggestion only when one is close."""
+    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}{label}: {', '.join(allowed)}"

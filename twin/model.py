@@ -18,8 +18,8 @@ from jaxtyping import Array, Bool, Float, Int
 
 from twin.kernels.belt import BeltParams
 from twin.kernels.pytree import pytree_dataclass
+from twin.scene.schema import FACE_NAMES  # noqa: F401 (the face names, for the build)
 
-FACE_NAMES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")
 RHO_C_AIR = 1200.0  # J/(m³·K), volumetric heat capacity of air for HVAC exchange
 
 

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from twin import metrics as metrics_mod
 from twin import status, time_loop
+from twin.line import sensors
 from twin.run import checkpoint, parts_log
 from twin import step as step_mod
 from twin.build import build
@@ -187,7 +188,7 @@ def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Param
 
 def _readings_now(layout: Layout, params: Params, state: State, fixed: step_mod.Fixed):
     bcs = step_mod.boundaries(layout, params, fixed.k_cell, state.t)
-    return step_mod.readings(layout, params, state, bcs)
+    return sensors.readings(layout, params, state, bcs)
 
 
 def chunk_program(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
@@ -201,18 +202,10 @@ def chunk_program(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
 
 
 def resample(layout: Layout, times, series, duration) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each sensor at its own sample times k·period, in its unit: linear in time between steps; counts
-    (work in progress) as held since the last step; throughput as parts/h over the period before each
-    sample (0 at t = 0)."""
+    """Each sensor at its own sample times k·period, in its unit, from its readings at the steps' times
+    (s), as its kind says (twin.line.sensors: interpolated, held, or a rate or fraction per period)."""
     out = {}
     for j, sensor in enumerate(layout.sensors):
-        t = np.arange(0.0, duration + 1e-9 * duration, sensor.period)
-        if sensor.kind == "work_in_progress":
-            values = series[np.searchsorted(times, t + 1e-9 * max(duration, 1.0), side="right") - 1, j]
-        elif sensor.kind == "throughput":
-            count = series[np.searchsorted(times, t + 1e-9 * max(duration, 1.0), side="right") - 1, j]
-            values = np.diff(count, prepend=count[:1]) * 3600.0 / sensor.period
-        else:
-            values = np.interp(t, times, series[:, j])
+        t, values = sensors.samples(sensor, times, series[:, j], duration)
         out[sensor.name] = (t, metrics_mod.to_unit(values, sensor.unit))
     return out

@@ -24,7 +24,7 @@ from jaxtyping import Array, Float
 
 from twin import status, values
 from twin.line import belts
-from twin.line import part_flow
+from twin.line import part_flow, sensors
 from twin.errors import TwinInputError
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State
@@ -188,36 +188,6 @@ def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params,
     return T, output, integral, energy, converged & settled, bcs1
 
 
-def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundaries) -> Float[Array, " s"]:
-    """Every sensor's value in SI (°C, W, cure fraction, m/s, A, parts), in layout order; `bcs` are the
-    faces' conditions at the state's time (for surface sensors)."""
-    current, motor_power = belts.instruments(params, state.belts)
-    segment = {"belt_speed": state.belts.v, "motor_current": current, "motor_power": motor_power}
-    dtype = state.T.dtype
-    values = []
-    for s in layout.sensors:
-        if s.kind == "air_temperature":
-            values.append(sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w, dtype))[0])
-        elif s.kind == "surface_temperature":
-            axis, side = s.target
-            face = thermal.face_temperature(state.T, bcs, axis, side)
-            values.append(sampling.gather(face, jnp.asarray(s.idx), jnp.asarray(s.w, dtype))[0])
-        elif s.kind == "heater_power":
-            (i,) = s.target
-            values.append(state.heater_output[i] * params.heater_power[i])
-        elif s.kind in segment:
-            values.append(segment[s.kind][s.target[0]])
-        elif s.kind == "work_in_progress":
-            values.append(jnp.sum(state.parts.alive[s.target[0]]).astype(dtype))
-        elif s.kind == "throughput":  # cumulative parts out; the run turns it into a rate per period
-            values.append(state.tallies.n_out[s.target[0]].astype(dtype))
-        elif s.kind == "part_temperature":
-            values.append(state.tallies.last_T[s.target])
-        else:
-            values.append(state.tallies.last_alpha[s.target])
-    return jnp.stack(values) if values else jnp.zeros((0,), dtype)
-
-
 def make_step(layout: Layout, solver: Solver, dt: float):
     """A pure step(params, state, fixed, t_end) -> (state, readings, exits) for this layout and solver."""
     n_sub = max(1, math.ceil(dt / solver.mechanics_dt - 1e-9))
@@ -234,6 +204,6 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         new = State(t=t_end, T=T, heater_integral=integral, heater_output=output,
                     heater_energy=state.heater_energy + energy, parts=parts, tallies=tallies, belts=belt_state, status=state.status)
         new = new.replace(status=status.update(state.status, new, converged))
-        return new, readings(layout, params, new, bcs), exits
+        return new, sensors.readings(layout, params, new, bcs), exits
 
     return step

@@ -9,14 +9,14 @@ of a conveyor tile its path in order, their lengths adding up to the path length
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twin.errors import SceneError
+from twin.errors import MISSING, SceneError, did_you_mean
+from twin.line.sensors import KINDS, POSITION, SURFACE, resolve, segment_target  # noqa: F401 (segment_target: public here)
 from twin.scene.schema import (
-    DEFAULT_SEGMENT, Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule,
+    DEFAULT_SEGMENT, FACE_NAMES, Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule,
     Segment, Sensor, Zone,
 )
 
@@ -25,22 +25,6 @@ SEGMENT_TOL = 1e-6  # m; segment lengths must add up to the path length within t
 ABSOLUTE_ZERO = -273.15  # °C
 MAX_CELLS = 50_000_000  # above this a run does not fit a workstation; say so before allocating
 AXES = "xyz"
-FACES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")
-SENSOR_UNITS = {  # first entry is the default
-    "air_temperature": ("degC", "K"),
-    "part_temperature": ("degC", "K"),
-    "heater_power": ("W", "kW"),
-    "cure": ("1", "%"),
-    "belt_speed": ("m/s", "m/min"),
-    "motor_current": ("A",),
-    "motor_power": ("W", "kW"),
-    "surface_temperature": ("degC", "K"),
-    "work_in_progress": ("parts",),
-    "throughput": ("parts/h", "parts/min"),
-}
-SEGMENT_SENSORS = ("belt_speed", "motor_current", "motor_power")  # their target is a belt segment
-FLOW_SENSORS = ("work_in_progress", "throughput")  # their target is a conveyor that carries parts
-POSITION_SENSORS = ("air_temperature", "surface_temperature")  # they take a position, not a target
 BOUNDARY_USES = {  # fields each boundary type takes; every other value field must be absent
     "adiabatic": (),
     "dirichlet": ("temperature", "schedule"),
@@ -53,16 +37,6 @@ BOUNDARY_NEEDS = {
     "robin": {"h": "heat-transfer coefficient, W/(m²·K)", "temperature": "fluid temperature, °C"},
     "radiation": {"emissivity": "emissivity, 0 < ε ≤ 1", "temperature": "temperature of the surroundings, °C"},
 }
-
-
-class _Missing:
-    """Shown as the value of a required key that is absent."""
-
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-MISSING = _Missing()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,13 +208,13 @@ def _check_dims(point: list[float], ndim: int, where: str) -> None:
 
 
 def check_boundaries(scene: Scene, floor: Floor, where: str) -> None:
-    faces = list(FACES[: 2 * floor.ndim])
+    faces = list(FACE_NAMES[: 2 * floor.ndim])
     for face, boundary in scene.boundaries.items():
         at = f"{where}.{face}"
-        _require(face not in FACES or face in faces or floor.ndim != 2, at, face,
+        _require(face not in FACE_NAMES or face in faces or floor.ndim != 2, at, face,
                  "unknown face: a 2D scene has no z faces; floor and roof exchange goes in ambient "
                  f"(faces: {', '.join(faces)})")
-        _require(face not in FACES or face in faces, at, face,
+        _require(face not in FACE_NAMES or face in faces, at, face,
                  f"unknown face: a {floor.ndim}D scene has the faces {', '.join(faces)}")
         _require(face in faces, at, face, "unknown face; " + did_you_mean(face, faces, "faces"))
         check_boundary(boundary, at)
@@ -533,29 +507,29 @@ def _check_pick_after_stations(robot: Robot, conveyor: Conveyor | None, where: s
 
 
 def check_sensor(sensor: Sensor, scene: Scene, floor: Floor, where: str) -> Sensor:
-    """Check a sensor; return it with its unit defaulted."""
+    """Check a sensor against its kind (twin.line.sensors.KINDS); return it with its unit defaulted."""
     _require(sensor.period > 0, f"{where}.period", sensor.period, "sample period must be > 0 s")
-    units = SENSOR_UNITS[sensor.kind]
-    _require(sensor.unit is None or sensor.unit in units, f"{where}.unit", sensor.unit,
-             f"{sensor.kind} sensors read in {' or '.join(units)}")
-    if sensor.kind in POSITION_SENSORS:
+    kind = KINDS[sensor.kind]
+    _require(sensor.unit is None or sensor.unit in kind.units, f"{where}.unit", sensor.unit,
+             f"{sensor.kind} sensors read in {' or '.join(kind.units)}")
+    if kind.target in (POSITION, SURFACE):
         _require(sensor.target is None, f"{where}.target", sensor.target,
                  f"{_a(sensor.kind)} sensor takes a position, not a target")
         _require(sensor.position is not None, f"{where}.position", MISSING,
                  f"required by {_a(sensor.kind)} sensor: sample position, m")
         check_point(sensor.position, floor, f"{where}.position", "sensor")
-        if sensor.kind == "surface_temperature":
+        if kind.target == SURFACE:
             surface_face(sensor.position, floor, f"{where}.position")
     else:
         _require(sensor.position is None, f"{where}.position", sensor.position,
                  f"a {sensor.kind} sensor takes a target, not a position")
-        _check_target(sensor, scene, f"{where}.target")
-    return dataclasses.replace(sensor, unit=sensor.unit or units[0])
+        resolve(sensor.kind, sensor.target, scene, f"{where}.target")
+    return dataclasses.replace(sensor, unit=sensor.unit or kind.units[0])
 
 
 def surface_face(position: list[float], floor: Floor, where: str = "position") -> str:
     """The one boundary face a surface sensor lies on (within TOL), e.g. 'y_max'."""
-    faces = [FACES[2 * d + side] for d, (p, size) in enumerate(zip(position, floor.size))
+    faces = [FACE_NAMES[2 * d + side] for d, (p, size) in enumerate(zip(position, floor.size))
              for side, at in enumerate((0.0, size)) if abs(p - at) <= TOL]
     _require(len(faces) > 0, where, position, "a surface sensor must lie on a boundary face (a coordinate at 0 or "
              f"at the hall's size, {floor.extent()}); this point is inside the hall — for the air use "
@@ -564,81 +538,7 @@ def surface_face(position: list[float], floor: Floor, where: str = "position") -
     return faces[0]
 
 
-def _check_target(sensor: Sensor, scene: Scene, where: str) -> None:
-    target = sensor.target
-    if sensor.kind in FLOW_SENSORS:
-        known = list(scene.conveyors) or ["(none: the scene has no conveyors)"]
-        _require(target is not None, where, MISSING, f"required by a {sensor.kind} sensor: a conveyor name")
-        _require(target in scene.conveyors, where, target, "no such conveyor; " + did_you_mean(target, known, "conveyors"))
-        _require(scene.conveyors[target].parts is not None, where, target,
-                 f"conveyor {target!r} carries no parts; add conveyors.{target}.parts")
-        return
-    if sensor.kind in SEGMENT_SENSORS:
-        _require(target is not None, where, MISSING, f"required by a {sensor.kind} sensor: "
-                 "a belt segment as conveyor.segment, or a conveyor of one segment")
-        segment_target(target, scene, where)
-        return
-    if sensor.kind == "heater_power":
-        _require(target is not None, where, MISSING, "required by a heater_power sensor: a heater name")
-        known = list(scene.heaters) or ["(none defined)"]
-        _require(target in scene.heaters, where, target, "no such heater; " + did_you_mean(target, known, "heaters"))
-        return
-    _require(target is not None, where, MISSING,
-             f"required by a {sensor.kind} sensor: a robot, or a conveyor without robots")
-    conveyor = _part_source(target, scene, where)
-    parts = scene.conveyors[conveyor].parts
-    _require(parts is not None, where, target,
-             f"conveyor {conveyor!r} carries no parts; add conveyors.{conveyor}.parts")
-    _require(sensor.kind != "cure" or parts.cure is not None, where, target,
-             f"parts on conveyor {conveyor!r} have no cure kinetics; add conveyors.{conveyor}.parts.cure")
-
-
-def segment_target(target: str, scene: Scene, where: str = "target") -> tuple[str, str]:
-    """(conveyor, segment) a belt sensor reads: ``conveyor.segment``, or a conveyor of exactly one segment."""
-    conveyor, dot, segment = target.partition(".")
-    if not dot:
-        targets = [f"{c}.{s}" if len(segment_names(v)) > 1 else c for c, v in scene.conveyors.items()
-                   for s in segment_names(v)] or ["(none: the scene has no conveyors)"]
-        _require(conveyor in scene.conveyors, where, target,
-                 "no such conveyor; " + did_you_mean(target, targets, "targets"))
-        names = segment_names(scene.conveyors[conveyor])
-        _require(len(names) == 1, where, target,
-                 f"conveyor {conveyor!r} has {len(names)} segments; target one as conveyor.segment: "
-                 + ", ".join(f"{conveyor}.{s}" for s in names))
-        return conveyor, names[0]
-    known = list(scene.conveyors) or ["(none: the scene has no conveyors)"]
-    _require(conveyor in scene.conveyors, where, target,
-             f"no such conveyor {conveyor!r}; " + did_you_mean(conveyor, known, "conveyors"))
-    names = segment_names(scene.conveyors[conveyor])
-    label = "segments" if scene.conveyors[conveyor].segments else "segments (none listed: the default one)"
-    _require(segment in names, where, target, f"conveyor {conveyor!r} has no segment {segment!r}; "
-             + did_you_mean(segment, names, label))
-    return conveyor, segment
-
-
-def _part_source(target: str, scene: Scene, where: str) -> str:
-    """The conveyor whose parts a part sensor watches: that of the robot named, or the conveyor named."""
-    _require(not (target in scene.robots and target in scene.conveyors), where, target,
-             "both a robot and a conveyor have this name; rename one")
-    if target in scene.robots:
-        return scene.robots[target].conveyor
-    known = [*scene.robots, *scene.conveyors] or ["(none defined)"]
-    _require(target in scene.conveyors, where, target,
-             "no robot or conveyor of this name; " + did_you_mean(target, known, "robots and conveyors"))
-    pickers = [name for name, r in scene.robots.items() if r.conveyor == target]
-    _require(not pickers, where, target,
-             f"conveyor {target!r} has robots ({', '.join(pickers)}); target one of them")
-    return target
-
-
 # --- helpers -----------------------------------------------------------------------------------------
-
-
-def did_you_mean(key: Any, allowed: Sequence[str], label: str) -> str:
-    """'did you mean 'power'? allowed keys: box, power, …' — the suggestion only when one is close."""
-    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"{hint}{label}: {', '.join(allowed)}"
 
 
 def _a(word: str) -> str:

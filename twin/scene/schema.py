@@ -15,6 +15,7 @@ from typing import Literal
 
 Point = list[float]  # [x] along a 1D wall or bar, [x, y] on a 2D floor, [x, y, z] in a 3D hall, metres
 DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
+FACE_NAMES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")  # the hall's faces, the keys of `boundaries`
 
 
 @dataclass(frozen=True)
@@ -271,8 +272,8 @@ class Robot:
 
 SensorKind = Literal[
     "air_temperature", "surface_temperature", "part_temperature", "cure", "heater_power", "belt_speed",
-    "motor_current", "motor_power", "work_in_progress", "throughput",
-]
+    "motor_current", "motor_power", "work_in_progress", "throughput", "blocked_fraction", "starved_fraction",
+]  # each defined in twin.line.sensors.KINDS
 
 
 @dataclass(frozen=True)
@@ -284,9 +285,10 @@ class Sensor:
     or a conveyor without robots — the last part to leave its end), heater_power (`target`: a heater),
     belt_speed, motor_current, motor_power (`target`: a segment as `conveyor.segment`, or a conveyor of
     one segment), work_in_progress (parts on a conveyor) and throughput (parts leaving it per hour over
-    each period; `target`: a conveyor). period: sample period, s. unit: degC | K for temperatures,
-    W | kW for power, 1 | % for cure, m/s | m/min for speed, A for current, parts for work in progress,
-    parts/h | parts/min for throughput; default the first of each.
+    each period; `target`: a conveyor), blocked_fraction and starved_fraction (the fraction of each period
+    a processing station held a finished part it could not release, or stood empty; `target`: a station
+    as `conveyor.station`). period: sample period, s. unit: per kind (twin.line.sensors.KINDS), default
+    the first.
     """
 
     kind: SensorKind

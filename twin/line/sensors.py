@@ -1,0 +1,223 @@
+"""Sensor kinds: what each measures, in which units, what it targets and how it is read — one table.
+
+`KINDS` maps each kind of `scene.sensors.<name>.kind` to its `Kind`. The scene checks take a kind's
+units and target from here, `resolve` turns a target name into indices for the build (once, for the
+checks and the build alike), the step reads every sensor with its `read`, and the run turns the
+per-step readings into samples by its `series`. Adding a kind: its name in `twin.scene.schema.SensorKind`,
+an entry here, its docs (docs/scenes.md, docs/results.md) and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+from twin.errors import MISSING, SceneError, did_you_mean
+from twin.kernels import sampling, thermal
+from twin.line import belts
+from twin.model import Layout, Params, SensorLayout, State
+from twin.scene.schema import Scene
+
+# What a kind's `target` names: a place, or the entity it reads.
+POSITION, SURFACE, HEATER, SEGMENT, CONVEYOR, PICKS, STATION = (
+    "position", "surface", "heater", "segment", "conveyor", "picks", "station")
+# How per-step readings become samples at k·period: interpolated in time; held since the last step (a
+# count); per hour over the period before each sample (a cumulative count); fraction of the period
+# before each sample (a cumulative time, s).
+LINEAR, HELD, RATE, FRACTION = "linear", "held", "rate", "fraction"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A sensor kind. read(layout, params, state, bcs, sensor) -> its value (SI) in `state`; `bcs` are
+    the faces' conditions at the state's time (surface sensors)."""
+
+    meaning: str
+    units: tuple[str, ...]  # allowed, the first the default
+    target: str
+    read: Callable
+    series: str = LINEAR
+    needs_cure: bool = False  # a PICKS kind that reads the parts' cure
+
+
+def _air(layout, params, state, bcs, s):
+    return sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w, state.T.dtype))[0]
+
+
+def _surface(layout, params, state, bcs, s):
+    axis, side = s.target
+    face = thermal.face_temperature(state.T, bcs, axis, side)
+    return sampling.gather(face, jnp.asarray(s.idx), jnp.asarray(s.w, state.T.dtype))[0]
+
+
+def _heater_power(layout, params, state, bcs, s):
+    (i,) = s.target
+    return state.heater_output[i] * params.heater_power[i]
+
+
+def _motor(which: int):
+    def read(layout, params, state, bcs, s):
+        return belts.instruments(params, state.belts)[which][s.target[0]]
+
+    return read
+
+
+KINDS: dict[str, Kind] = {
+    "air_temperature": Kind("air temperature at a point", ("degC", "K"), POSITION, _air),
+    "surface_temperature": Kind("temperature of a boundary face at a point on it", ("degC", "K"), SURFACE, _surface),
+    "part_temperature": Kind("temperature of the last part picked", ("degC", "K"), PICKS,
+                             lambda layout, params, state, bcs, s: state.tallies.last_T[s.target]),
+    "cure": Kind("cure degree of the last part picked", ("1", "%"), PICKS,
+                 lambda layout, params, state, bcs, s: state.tallies.last_alpha[s.target], needs_cure=True),
+    "heater_power": Kind("electrical power of a heater", ("W", "kW"), HEATER, _heater_power),
+    "belt_speed": Kind("speed of a belt segment", ("m/s", "m/min"), SEGMENT,
+                       lambda layout, params, state, bcs, s: state.belts.v[s.target[0]]),
+    "motor_current": Kind("current of a segment's motor", ("A",), SEGMENT, _motor(0)),
+    "motor_power": Kind("electrical power of a segment's motor", ("W", "kW"), SEGMENT, _motor(1)),
+    "work_in_progress": Kind("parts on a conveyor", ("parts",), CONVEYOR,
+                             lambda layout, params, state, bcs, s: jnp.sum(state.parts.alive[s.target[0]]).astype(
+                                 state.T.dtype), series=HELD),
+    "throughput": Kind("parts leaving a conveyor per hour over each period", ("parts/h", "parts/min"), CONVEYOR,
+                       lambda layout, params, state, bcs, s: state.tallies.n_out[s.target[0]].astype(state.T.dtype),
+                       series=RATE),
+    "blocked_fraction": Kind("fraction of each period a processing station held a finished part it could not "
+                             "release", ("1", "%"), STATION,
+                             lambda layout, params, state, bcs, s: state.tallies.blocked[s.target], series=FRACTION),
+    "starved_fraction": Kind("fraction of each period a processing station stood empty", ("1", "%"), STATION,
+                             lambda layout, params, state, bcs, s: state.tallies.starved[s.target], series=FRACTION),
+}
+TARGETS = {  # what the target of each target kind names, for messages
+    HEATER: "a heater name",
+    SEGMENT: "a belt segment as conveyor.segment, or a conveyor of one segment",
+    CONVEYOR: "a conveyor name",
+    PICKS: "a robot, or a conveyor without robots",
+    STATION: "a processing station as conveyor.station",
+}
+
+
+def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundaries):
+    """Every sensor's value in SI (°C, W, cure fraction, m/s, A, parts, s), in layout order (s,)."""
+    values = [KINDS[s.kind].read(layout, params, state, bcs, s) for s in layout.sensors]
+    return jnp.stack(values) if values else jnp.zeros((0,), state.T.dtype)
+
+
+def samples(sensor: SensorLayout, times: np.ndarray, series: np.ndarray, duration: float) -> tuple:
+    """(t, values in SI) of one sensor at its sample times k·period, from its readings at the steps'
+    `times` (s)."""
+    t = np.arange(0.0, duration + 1e-9 * duration, sensor.period)
+    how = KINDS[sensor.kind].series
+    if how == LINEAR:
+        return t, np.interp(t, times, series)
+    if how == FRACTION:
+        total = np.interp(t, times, series)
+        return t, np.diff(total, prepend=total[:1]) / sensor.period
+    held = series[np.searchsorted(times, t + 1e-9 * max(duration, 1.0), side="right") - 1]
+    return t, held if how == HELD else np.diff(held, prepend=held[:1]) * 3600.0 / sensor.period
+
+
+def resolve(kind: str, target: str | None, scene: Scene, where: str) -> tuple[int, ...]:
+    """The indices the target of a `kind` sensor names — heater (i,), segment (g,) over all conveyors'
+    segments in order, conveyor (c,), pick point (c, r) as the build orders them, station (c, k) — or a
+    one-line `SceneError` at `where` saying what it should name. Position kinds resolve to ()."""
+    spec = KINDS[kind]
+    if spec.target in (POSITION, SURFACE):
+        return ()
+    if target is None:
+        raise SceneError(where, MISSING, f"required by {_a(kind)} sensor: {TARGETS[spec.target]}")
+    if spec.target == HEATER:
+        return (_index(target, list(scene.heaters), where, "heater", "heaters", "(none defined)"),)
+    if spec.target == SEGMENT:
+        conveyor, segment = segment_target(target, scene, where)
+        flat = [(c, s) for c, v in scene.conveyors.items() for s in list(v.belt_segments())]
+        return (flat.index((conveyor, segment)),)
+    if spec.target == STATION:
+        return _station(target, scene, where)
+    if spec.target == CONVEYOR:
+        c = _index(target, list(scene.conveyors), where, "conveyor", "conveyors", "(none: the scene has no conveyors)")
+        _carries_parts(target, scene, where)
+        return (c,)
+    return _pick_point(kind, target, scene, where)
+
+
+def segment_target(target: str, scene: Scene, where: str = "target") -> tuple[str, str]:
+    """(conveyor, segment) a belt sensor reads: ``conveyor.segment``, or a conveyor of exactly one segment."""
+    conveyor, dot, segment = target.partition(".")
+    if not dot:
+        targets = [f"{c}.{s}" if len(list(v.belt_segments())) > 1 else c for c, v in scene.conveyors.items()
+                   for s in list(v.belt_segments())] or ["(none: the scene has no conveyors)"]
+        _require(conveyor in scene.conveyors, where, target,
+                 "no such conveyor; " + did_you_mean(target, targets, "targets"))
+        names = list(scene.conveyors[conveyor].belt_segments())
+        _require(len(names) == 1, where, target,
+                 f"conveyor {conveyor!r} has {len(names)} segments; target one as conveyor.segment: "
+                 + ", ".join(f"{conveyor}.{s}" for s in names))
+        return conveyor, names[0]
+    _known_conveyor(conveyor, scene, where, target)
+    names = list(scene.conveyors[conveyor].belt_segments())
+    label = "segments" if scene.conveyors[conveyor].segments else "segments (none listed: the default one)"
+    _require(segment in names, where, target, f"conveyor {conveyor!r} has no segment {segment!r}; "
+             + did_you_mean(segment, names, label))
+    return conveyor, segment
+
+
+def _station(target: str, scene: Scene, where: str) -> tuple[int, int]:
+    conveyor, dot, station = target.partition(".")
+    _known_conveyor(conveyor, scene, where, target)
+    names = list(scene.conveyors[conveyor].stations)
+    _require(bool(names), where, target, f"conveyor {conveyor!r} has no processing stations")
+    _require(bool(dot) and station in names, where, target, "name a processing station as conveyor.station; "
+             + did_you_mean(target, [f"{conveyor}.{n}" for n in names], "stations"))
+    return list(scene.conveyors).index(conveyor), names.index(station)
+
+
+def _pick_point(kind: str, target: str, scene: Scene, where: str) -> tuple[int, int]:
+    """(conveyor, pick point) of a robot — its rank by pick_at among its conveyor's robots, as the build
+    orders them — or of a conveyor without robots (its path end, 0)."""
+    _require(not (target in scene.robots and target in scene.conveyors), where, target,
+             "both a robot and a conveyor have this name; rename one")
+    if target in scene.robots:
+        conveyor = scene.robots[target].conveyor
+        pickers = sorted((r.pick_at, name) for name, r in scene.robots.items() if r.conveyor == conveyor)
+        point = [name for _, name in pickers].index(target)
+    else:
+        known = [*scene.robots, *scene.conveyors] or ["(none defined)"]
+        _require(target in scene.conveyors, where, target,
+                 "no robot or conveyor of this name; " + did_you_mean(target, known, "robots and conveyors"))
+        pickers = [name for name, r in scene.robots.items() if r.conveyor == target]
+        _require(not pickers, where, target, f"conveyor {target!r} has robots ({', '.join(pickers)}); target one "
+                 "of them")
+        conveyor, point = target, 0
+    parts = _carries_parts(conveyor, scene, where, target)
+    _require(not KINDS[kind].needs_cure or parts.cure is not None, where, target,
+             f"parts on conveyor {conveyor!r} have no cure kinetics; add conveyors.{conveyor}.parts.cure")
+    return list(scene.conveyors).index(conveyor), point
+
+
+def _carries_parts(conveyor: str, scene: Scene, where: str, target: str | None = None):
+    parts = scene.conveyors[conveyor].parts
+    _require(parts is not None, where, target or conveyor,
+             f"conveyor {conveyor!r} carries no parts; add conveyors.{conveyor}.parts")
+    return parts
+
+
+def _known_conveyor(conveyor: str, scene: Scene, where: str, target: str) -> None:
+    known = list(scene.conveyors) or ["(none: the scene has no conveyors)"]
+    _require(conveyor in scene.conveyors, where, target,
+             f"no such conveyor {conveyor!r}; " + did_you_mean(conveyor, known, "conveyors"))
+
+
+def _index(name: str, names: list[str], where: str, what: str, plural: str, none: str) -> int:
+    _require(name in names, where, name, f"no such {what}; " + did_you_mean(name, names or [none], plural))
+    return names.index(name)
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def _require(ok: bool, where: str, value, message: str) -> None:
+    if not ok:
+        raise SceneError(where, value, message)
