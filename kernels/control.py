@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
 SATURATION_BLEND = 0.05  # width of the quadratic blend at each limit, in output units (fraction of full scale)
@@ -59,7 +60,7 @@ def _clip_slope(u, blend: float = SATURATION_BLEND):
 
 
 PI_NEWTON_STEPS = 30  # cap of the damped Newton; measured: ≤ 12 over gains and dt 1e-2…1e15 s (tests)
-LINE_SEARCH = 0.5 ** jnp.arange(12)  # step fractions tried along each Newton direction
+LINE_SEARCH = 0.5 ** np.arange(12.0)  # step fractions tried along each Newton direction
 
 
 def pi_implicit(

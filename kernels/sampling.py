@@ -35,7 +35,7 @@ def corner_weights(
         f = xp.clip(points[:, d] / spacing[d] - 0.5, 0.0, axis_shape[d] - 1)
         i0 = xp.clip(xp.floor(f), 0, max(axis_shape[d] - 2, 0)).astype(np.int32)
         lower.append(i0)
-        frac.append(f - i0)
+        frac.append(f - i0.astype(f.dtype))
     strides = [math.prod(axis_shape[:d]) for d in range(ndim)]
     idx, wts = [], []
     for corner in itertools.product((0, 1), repeat=ndim):

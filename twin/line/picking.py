@@ -71,7 +71,7 @@ def record_picks(tallies: Tallies, T, alpha, picked, pick_point) -> Tallies:
 
     at_point = _at_each(picked, pick_point, tallies.last_T.shape[0])
     count = jnp.sum(at_point, axis=0)
-    safe = jnp.maximum(count, 1)
+    safe = jnp.maximum(count, 1).astype(T.dtype)
 
     def held(old, x):
         mean = jnp.sum(jnp.where(at_point, x[:, None], 0.0), axis=0) / safe
@@ -87,4 +87,4 @@ def record_picks(tallies: Tallies, T, alpha, picked, pick_point) -> Tallies:
 
 def _at_each(mask, pick_point, r: int):
     """(n, r): part i is in `mask` and goes to pick point j."""
-    return mask[:, None] & (pick_point[:, None] == jnp.arange(r)[None, :])
+    return mask[:, None] & (pick_point[:, None] == jnp.arange(r, dtype=pick_point.dtype)[None, :])

@@ -57,7 +57,7 @@ def serve_and_release(conveyor: ConveyorLayout, parts: PartsState, tallies: Tall
     dwell = jnp.where(serving, parts.dwell - dt, parts.dwell)
     done = serving & (dwell <= 0.0)
     since_done = jnp.clip(-dwell / dt, 0.0, 1.0)  # fraction of the step since each part's service ended
-    committed = jnp.sum(alive[:, None] & (nxt[:, None] == jnp.arange(K + 1)[None, :]), axis=0)
+    committed = jnp.sum(alive[:, None] & (nxt[:, None] == jnp.arange(K + 1, dtype=nxt.dtype)[None, :]), axis=0)
     release = jnp.zeros_like(done)
     ride = jnp.zeros_like(dwell)
     left = [jnp.zeros((), dwell.dtype)] * (K + 1)  # per station: fraction of the step since its part left
