@@ -56,9 +56,15 @@ def from_mapping(cls: type, data: Any, where: str) -> Any:
 def check_fields(obj: Any, where: str) -> None:
     """Check the fields of a dataclass built in Python (``Solver(dt=-1)``) as `from_mapping` checks a
     mapping, so both give the same error at the same key path; `obj` itself is left as it is."""
-    hints = _hints(type(obj))
-    for f in dataclasses.fields(obj):
-        _convert(hints[f.name], getattr(obj, f.name), join(where, f.name), f.metadata)
+    check_values(type(obj), {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, where)
+
+
+def check_values(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Some fields of `cls` given as plain values (`twin.simulate`'s arguments), converted and checked
+    as `from_mapping` would; raise `TwinInputError` at the first bad one."""
+    hints, fields = _hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+    return {name: _convert(hints[name], value, join(where, name), fields[name].metadata)
+            for name, value in values.items()}
 
 
 def join(where: str, key: Any) -> str:
