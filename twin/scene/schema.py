@@ -204,7 +204,7 @@ class Source:
     box: list[Point] | None = key("source box, two corner points", "m", default=None)
     polygon: list[Point] | None = key("polygon vertices [x, y]", "m", default=None)
     z_range: list[float] | None = key("height range [z0, z1]", "m", default=None)
-    power: float | None = number("source power", "W", ge=0, why=_HEAT_ONLY, default=None)
+    power: float | None = number("power", "W", ge=0, why=_HEAT_ONLY, default=None)
     q: float | None = number("power density", "W/m³", ge=0, why=_HEAT_ONLY, default=None)
     schedule: Schedule | None = key("fraction of the power over time", default=None)
 
