@@ -176,7 +176,8 @@ def test_ranges_read_and_hold(bounds, text, inside, outside):
     ("conveyors.main.stations", {"s": {"at": 1.0, "service_time": 2.0, "buffer": -1}},
      "scene.conveyors.main.stations.s.buffer: -1 — buffer must be ≥ 0 parts"),
     ("sources", {"press": {"box": [[1.0, 1.0], [2.0, 2.0]], "q": -1.0}},
-     "scene.sources.press.q: -1.0 — power density must be ≥ 0 W/m³ (a source gives off heat; cooling goes in hvac)"),
+     "scene.sources.press.q: -1.0 — power density must be ≥ 0 W/m³ "
+     "(a source gives off heat; cooling goes in hvac)"),
     ("ambient.temperature", -300, "scene.ambient.temperature: -300.0 — ambient temperature must be > −273.15 °C "
      "(absolute zero; temperatures are in °C)"),
 ])

@@ -111,7 +111,7 @@ def _to_dataclass(cls: type, value: Any, where: str) -> Any:
     for key in value:
         if key not in fields:
             raise TwinInputError(join(where, key), value[key],
-                             "unknown key; " + did_you_mean(key, list(fields), "allowed keys"))
+                                 "unknown key; " + did_you_mean(key, list(fields), "allowed keys"))
     kwargs = {}
     for name, f in fields.items():
         if name not in value:
@@ -134,7 +134,8 @@ def _renamed(fields: dict[str, dataclasses.Field], value: Mapping, where: str) -
         if old not in out:
             continue
         if new in out:
-            raise TwinInputError(join(where, old), out[old], f"renamed to {new!r}, which is given too: keep only {new!r}")
+            raise TwinInputError(join(where, old), out[old],
+                                 f"renamed to {new!r}, which is given too: keep only {new!r}")
         warnings.warn(f"{join(where, old)}: renamed to {join(where, new)}; the old key is read for now and will be "
                       "refused in a later version", DeprecatedKeyWarning, stacklevel=2)
         out[new] = out.pop(old)
@@ -180,7 +181,7 @@ def _to_named(item: Any, value: Any, where: str) -> dict:
     for key, entry in value.items():
         if not (isinstance(key, str) and NAME.fullmatch(key)):
             raise TwinInputError(join(where, key), key, "bad name: use letters, digits, _ and - only "
-                             "(names become HDF5 group names)")
+                                 "(names become HDF5 group names)")
         out[key] = _convert(item, entry, join(where, key), NO_METADATA)
     return out
 
@@ -214,8 +215,8 @@ def _to_float(value: Any, where: str, unit: str) -> float:
     if not math.isfinite(number):
         raise TwinInputError(where, value, f"expected a finite number{_unit_note(unit)}")
     if abs(number) > MAX_MAGNITUDE:
-        raise TwinInputError(where, value, f"out of range: |value| ≤ {MAX_MAGNITUDE:g}{_unit_note(unit)} (larger numbers "
-                         "overflow float32 arithmetic, whose largest number is 3.4e38)")
+        raise TwinInputError(where, value, f"out of range: |value| ≤ {MAX_MAGNITUDE:g}{_unit_note(unit)} (larger "
+                             "numbers overflow float32 arithmetic, whose largest number is 3.4e38)")
     return number
 
 
