@@ -85,7 +85,7 @@ BAD_INPUTS = [
     pytest.param(["simulate", "scene=no_such_line"], "scene: 'no_such_line' — no such scene", id="unknown-scene"),
     pytest.param(["simulate", "solver=runge_kutta"], "solver/runge_kutta", id="unknown-solver"),
     pytest.param(["simulate", "duration=-60"], "twin simulate: error: duration: -60", id="negative-duration"),
-    pytest.param(["simulate", "precision=float16"], "precision: 'float16' — allowed: float32, float64",
+    pytest.param(["simulate", "precision=float16"], "precision: 'float16' — did you mean 'float64'? allowed: float32, float64",
                  id="bad-precision"),
     pytest.param(["simulate", _bad_key_scene], "scene.conveyor", id="scene-file-bad-key"),
     pytest.param(["simulate", _broken_yaml], "broken.yaml:3", id="scene-file-yaml-syntax"),
@@ -101,7 +101,7 @@ BAD_INPUTS = [
                  "scene.sensors.wall.position: [10.0, 6.0] — a surface sensor must lie on a boundary face",
                  id="surface-sensor-off-every-face"),
     pytest.param(["simulate", "solver=backward_euler", "solver.dt=600"],
-                 "solver.dt: 600 — must be ≤ 30 s, half the part interval on conveyor 'main'", id="dt-above-a-bound"),
+                 "solver.dt: 600.0 — must be ≤ 30 s, half the part interval on conveyor 'main'", id="dt-above-a-bound"),
     pytest.param(["simulate", "scene.boundaries.x_min.temperature=1.0e30", "duration=600"],
                  "simulation: temperature field became non-finite at t = ", id="non-finite-run"),
 ]

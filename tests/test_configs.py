@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 import twin
 from twin import cli
-from twin.run.config import SimulateConfig, simulate_config
+from twin.run.config import SimulateConfig, check_run, simulate_config
 from twin.scene.files import shipped_scenes
 from twin.scene.convert import scene_from_mapping
 
@@ -82,3 +82,19 @@ def test_docs_name_every_run_and_solver_key():
     text = DOCS.read_text()
     missing = sorted({k for k in keys if f"`{k}`" not in text and f"`{k.split('.')[-1]}`" not in text})
     assert not missing, f"docs/simulate.md does not document: {missing}"
+
+
+@pytest.mark.parametrize("override, call, line", [
+    ("solver.dt=-1", lambda: twin.Solver(dt=-1), "solver.dt: -1.0 — time step must be > 0 s"),
+    ("solver.safety=1.5", lambda: twin.Solver(safety=1.5),
+     "solver.safety: 1.5 — fraction of the stable step must be in (0, 1] (above 1 the explicit step is unstable)"),
+    ("limits.steps=0", lambda: twin.Limits(steps=0), "limits.steps: 0 — time-step limit must be ≥ 1"),
+    ("duration=-60", lambda: check_run(-60, "float32", 300.0, "auto", twin.Solver()),
+     "duration: -60.0 — simulated line time must be > 0 s"),
+])
+def test_a_bad_run_value_reads_the_same_from_python_and_the_command_line(override, call, line):
+    with pytest.raises(twin.TwinInputError) as from_python:
+        call()
+    with pytest.raises(twin.TwinInputError) as from_config:
+        simulate_config(_compose([override]))
+    assert str(from_python.value) == str(from_config.value) == line

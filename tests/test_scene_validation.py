@@ -4,6 +4,7 @@ refused with a one-line error naming the exact key path and what is allowed."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import pathlib
 import re
@@ -20,7 +21,7 @@ from twin.scene import schema
 from twin.scene.schema import Ambient, Boundary, Cure, Heater, Medium, Motor, Scene, Schedule, Segment
 from twin.line.sensors import KINDS
 from twin.scene.checks import segment_target
-from twin.scene.convert import FIELDS, scene_from_mapping
+from twin.scene.convert import scene_from_mapping
 
 DELETE = object()
 ROOT = pathlib.Path(__file__).parent.parent
@@ -146,12 +147,47 @@ def test_segment_lengths_sum_within_tolerance(last, ok):
 
 
 def test_every_number_has_meaning_and_unit():
-    """Every numeric or point key of the schema has an entry in FIELDS (used in type errors)."""
-    classes = [c for c in vars(schema).values() if isinstance(c, type) and hasattr(c, "__dataclass_fields__")]
-    hints = {(c.__name__, k): str(v) for c in classes for k, v in typing.get_type_hints(c, vars(schema)).items()}
-    numeric = {key for key, hint in hints.items() if "float" in hint or "Point" in hint}
-    assert numeric - set(FIELDS) == set()
-    assert {("Segment", k) for k in ("length", "speed", "wear_rate")} <= set(FIELDS)
+    """Every numeric or point key of the schema says its meaning and unit in its field metadata (used in
+    type and range errors, and checked against docs/scenes.md)."""
+    classes = [c for c in vars(schema).values()
+               if isinstance(c, type) and hasattr(c, "__dataclass_fields__") and c is not schema.Range]
+    undescribed = [(c.__name__, f.name) for c in classes for f in dataclasses.fields(c)
+                   if any(t in str(typing.get_type_hints(c)[f.name]) for t in ("float", "int", "Point"))
+                   and not {"meaning", "unit"} <= f.metadata.keys()]
+    assert undescribed == []
+    assert dataclasses.fields(schema.Robot)[2].metadata["formerly"] == "station"
+
+
+@pytest.mark.parametrize("bounds, text, inside, outside", [
+    (schema.Range(gt=0), "> 0", [1e-300, 5.0], [0.0, -1.0]),
+    (schema.Range(ge=0), "≥ 0", [0.0, 3.0], [-1e-9]),
+    (schema.Range(gt=0, le=1), "in (0, 1]", [1.0, 0.5], [0.0, 1.5]),
+    (schema.Range(ge=1, lt=10), "in [1, 10)", [1, 9.5], [10, 0]),
+    (schema.Range(gt=-273.15), "> −273.15", [-273.0], [-273.15, -300.0]),
+])
+def test_ranges_read_and_hold(bounds, text, inside, outside):
+    assert str(bounds) == text
+    assert all(x in bounds for x in inside) and not any(x in bounds for x in outside)
+
+
+@pytest.mark.parametrize("path, value, line", [
+    ("heaters.oven_1.efficiency", 1.5, "scene.heaters.oven_1.efficiency: 1.5 — efficiency must be in (0, 1]"),
+    ("grid.size[1]", 0, "scene.grid.size[1]: 0.0 — hall extent must be > 0 m"),
+    ("grid.spacing", [0.5, -0.5], "scene.grid.spacing[1]: -0.5 — cell edge must be > 0 m"),
+    ("conveyors.main.stations", {"s": {"at": 1.0, "service_time": 2.0, "buffer": -1}},
+     "scene.conveyors.main.stations.s.buffer: -1 — buffer must be ≥ 0 parts"),
+    ("sources", {"press": {"box": [[1.0, 1.0], [2.0, 2.0]], "q": -1.0}},
+     "scene.sources.press.q: -1.0 — power density must be ≥ 0 W/m³ "
+     "(a source gives off heat; cooling goes in hvac)"),
+    ("ambient.temperature", -300, "scene.ambient.temperature: -300.0 — ambient temperature must be > −273.15 °C "
+     "(absolute zero; temperatures are in °C)"),
+])
+def test_a_number_out_of_its_range_is_one_line_with_the_range_and_unit(path, value, line):
+    data = scene_2d()
+    _apply(data, path, value)
+    with pytest.raises(SceneError) as info:
+        scene_from_mapping(data)
+    assert str(info.value) == line
 
 
 def test_minimal_scene_and_empty_collections():
@@ -316,7 +352,7 @@ CASES = [
     _case("emissivity-zero", {"boundaries.y_max.emissivity": 0.0}, "scene.boundaries.y_max.emissivity",
           "emissivity must be in (0, 1]"),
     _case("below-absolute-zero", {"heaters.oven_1.setpoint": -300.0}, "scene.heaters.oven_1.setpoint",
-          "below absolute zero (−273.15 °C)"),
+          "thermostat setpoint must be > −273.15 °C (absolute zero; temperatures are in °C)"),
     _case("ambient-in-3d", {"ambient": {"temperature": 10.0, "h": 1.0}}, "scene.ambient",
           "ambient is for 2D scenes only", base=scene_3d),
     _case("negative-ambient-h", {"ambient.h": -1.0}, "scene.ambient.h", "must be ≥ 0 W/(m²·K)"),
@@ -360,7 +396,7 @@ CASES = [
           "Ea must be ≥ 0"),
     # belt segments, motors and their sensors
     _case("zero-length-segment", {"conveyors.main.segments.oven.length": 0},
-          "scene.conveyors.main.segments.oven.length", "a segment of zero length; lengths must be > 0 m"),
+          "scene.conveyors.main.segments.oven.length", "segment length must be > 0 m"),
     _case("negative-segment-length", {"conveyors.main.segments.preheat.length": -3.0},
           "scene.conveyors.main.segments.preheat.length", "segment length must be > 0 m"),
     _case("segment-lengths-not-summing", {"conveyors.main.segments.oven.length": 20.0},

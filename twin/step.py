@@ -22,12 +22,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from twin import status, values
+from twin import status
 from twin.line import belts
 from twin.line import part_flow, sensors
-from twin.errors import TwinInputError
 from twin.kernels import control, sampling, thermal
 from twin.model import RHO_C_AIR, Layout, Params, State
+from twin.scene.convert import check_fields
+from twin.scene.schema import key, number
 
 THETA = {"explicit": 0.0, "backward_euler": 1.0, "crank_nicolson": 0.5, "steady": 1.0}
 
@@ -45,24 +46,18 @@ class Solver:
         energy residual at which the solve stops.
     """
 
-    method: Literal["explicit", "backward_euler", "crank_nicolson", "steady"] = "explicit"
-    dt: float | None = None
-    max_dt: float = 2.0
-    safety: float = 0.9
-    mechanics_dt: float = 0.1
-    tol: float | None = None
-    maxiter: int | None = None
+    method: Literal["explicit", "backward_euler", "crank_nicolson", "steady"] = key("thermal time stepping",
+                                                                                   default="explicit")
+    dt: float | None = number("time step", "s", gt=0, default=None)
+    max_dt: float = number("cap on the automatic time step", "s", gt=0, default=2.0)
+    safety: float = number("fraction of the stable step", gt=0, le=1, why="above 1 the explicit step is unstable",
+                           default=0.9)
+    mechanics_dt: float = number("longest belt-mechanics substep", "s", gt=0, default=0.1)
+    tol: float | None = number("CG relative residual", gt=0, default=None)
+    maxiter: int | None = number("CG iteration cap", ge=1, default=None)
 
-    def __post_init__(self):
-        values.choice(self.method, "solver.method", tuple(THETA))
-        values.number(self.dt, "solver.dt", "s", optional=True)
-        values.number(self.max_dt, "solver.max_dt", "s")
-        values.number(self.mechanics_dt, "solver.mechanics_dt", "s")
-        if not 0.0 < values.number(self.safety, "solver.safety", "(fraction of the stable step)") <= 1.0:
-            raise TwinInputError("solver.safety", self.safety, "must be in (0, 1]: above 1 the explicit step is "
-                                 "unstable")
-        values.number(self.tol, "solver.tol", "relative residual", optional=True)
-        values.whole(self.maxiter, "solver.maxiter", optional=True)
+    def __post_init__(self):  # the checks `solver.dt=-1` on the command line gets, at the same key paths
+        check_fields(self, "solver")
 
     @property
     def theta(self) -> float:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin import values
 from twin.build import grid_shape, part_slots
 from twin.errors import TwinInputError
 from twin.time_step import Plan
-from twin.scene.schema import Scene
+from twin.scene.convert import check_fields
+from twin.scene.schema import Scene, number
 
 GiB = 2.0**30
 FIELD_ARRAYS = 40  # field-sized arrays alive in a step and its compile-time constants (state, coefficients,
@@ -30,12 +30,11 @@ SAMPLE_BYTES = 16  # a resampled sensor reading: time and value in float64
 class Limits:
     """Refuse a run estimated beyond these (the run keys limits.memory_GiB and limits.steps)."""
 
-    memory_GiB: float = 16.0
-    steps: int = 100_000_000
+    memory_GiB: float = number("estimated memory limit", "GiB", gt=0, default=16.0)
+    steps: int = number("time-step limit", ge=1, default=100_000_000)
 
     def __post_init__(self):
-        values.number(self.memory_GiB, "limits.memory_GiB", "GiB")
-        values.whole(self.steps, "limits.steps")
+        check_fields(self, "limits")
 
 
 def check_scene_size(scene: Scene, dtype, limits: Limits) -> None:

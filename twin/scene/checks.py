@@ -1,6 +1,7 @@
-"""Semantic checks of a converted `Scene`: ranges, geometry and cross-references.
+"""Semantic checks of a converted `Scene`: geometry, ranges that depend on other values, cross-references.
 
-Types are already right when these run (see `twin.scene.convert`); each check raises a one-line
+Types, and each number's own range (the schema's field metadata), are already checked when these run
+(see `twin.scene.convert`); each check raises a one-line
 `SceneError` naming the key path, the value and what is allowed. Points are checked against the hall
 [0, size] per axis with a tolerance of `TOL` metres, so a zone may touch a wall exactly; the belt segments
 of a conveyor tile its path in order, their lengths adding up to the path length within `SEGMENT_TOL`.
@@ -16,13 +17,12 @@ from typing import Any
 from twin.errors import MISSING, SceneError, did_you_mean
 from twin.line.sensors import KINDS, POSITION, SURFACE, resolve, segment_target  # noqa: F401 (segment_target: public here)
 from twin.scene.schema import (
-    DEFAULT_SEGMENT, FACE_NAMES, Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Parts, Robot, Scene, Schedule,
-    Segment, Sensor, Zone,
+    ABSOLUTE_ZERO, DEFAULT_SEGMENT, FACE_NAMES, Ambient, Boundary, Conveyor, Heater, Hvac, Material, Motor, Robot,
+    Scene, Schedule, Segment, Sensor, Zone,
 )
 
 TOL = 1e-9  # m; geometry may touch the walls
 SEGMENT_TOL = 1e-6  # m; segment lengths must add up to the path length within this
-ABSOLUTE_ZERO = -273.15  # °C
 MAX_CELLS = 50_000_000  # above this a run does not fit a workstation; say so before allocating
 AXES = "xyz"
 BOUNDARY_USES = {  # fields each boundary type takes; every other value field must be absent
@@ -62,7 +62,6 @@ def check_scene(scene: Scene, where: str = "scene") -> Scene:
     floor = check_grid(scene, f"{where}.grid")
     check_media(scene, floor, where)
     check_boundaries(scene, floor, f"{where}.boundaries")
-    temperature(scene.initial_temperature, f"{where}.initial_temperature")
     check_ambient(scene.ambient, floor, f"{where}.ambient")
     for name, heater in scene.heaters.items():
         check_heater(heater, floor, f"{where}.heaters.{name}")
@@ -86,23 +85,16 @@ def check_grid(scene: Scene, where: str) -> Floor:
     size = grid.size
     _require(len(size) in (1, 2, 3), f"{where}.size", size,
              "expected 1 entry [L] (wall or bar), 2 [x, y] (floor plan) or 3 [x, y, z] (hall)")
-    for d, s in enumerate(size):
-        _require(s > 0, f"{where}.size[{d}]", s, f"hall extent along {AXES[d]} must be > 0 m")
     spacing = _spacing_per_axis(grid.spacing, len(size), f"{where}.spacing")
     _check_cells(size, spacing, grid.spacing, f"{where}.spacing")
-    _require(grid.thickness > 0, f"{where}.thickness", grid.thickness, "air-layer thickness must be > 0 m")
-    _require(grid.cross_section > 0, f"{where}.cross_section", grid.cross_section, "cross-section must be > 0 m²")
     return Floor(tuple(size))
 
 
 def _spacing_per_axis(spacing: float | list[float], ndim: int, where: str) -> list[float]:
     if not isinstance(spacing, list):
-        _require(spacing > 0, where, spacing, "cell edge must be > 0 m")
         return [spacing] * ndim
     _require(len(spacing) == ndim, where, spacing,
              f"one number, or one per axis: expected {ndim} entries, got {len(spacing)}")
-    for d, s in enumerate(spacing):
-        _require(s > 0, f"{where}[{d}]", s, f"cell edge along {AXES[d]} must be > 0 m")
     return spacing
 
 
@@ -120,18 +112,9 @@ def _check_cells(size: list[float], spacing: list[float], given: Any, where: str
 
 
 def check_media(scene: Scene, floor: Floor, where: str) -> None:
-    for name, material in scene.materials.items():
-        _check_properties(material, f"{where}.materials.{name}")
     _check_fill(scene.background, scene.materials, f"{where}.background")
     for name, zone in scene.zones.items():
         check_zone(zone, scene.materials, floor, f"{where}.zones.{name}")
-
-
-def _check_properties(obj: Material | Zone | Any, where: str) -> None:
-    if obj.k is not None:
-        _require(obj.k > 0, f"{where}.k", obj.k, "conductivity must be > 0 W/(m·K)")
-    if obj.rho_c is not None:
-        _require(obj.rho_c > 0, f"{where}.rho_c", obj.rho_c, "volumetric heat capacity must be > 0 J/(m³·K)")
 
 
 def _check_fill(obj: Any, materials: Mapping[str, Material], where: str) -> None:
@@ -144,7 +127,6 @@ def _check_fill(obj: Any, materials: Mapping[str, Material], where: str) -> None
         _require(obj.k is not None, f"{where}.k", MISSING, "required without a material: conductivity, W/(m·K)")
         _require(obj.rho_c is not None, f"{where}.rho_c", MISSING,
                  "required without a material: volumetric heat capacity, J/(m³·K)")
-    _check_properties(obj, where)
 
 
 def check_zone(zone: Zone, materials: Mapping[str, Material], floor: Floor, where: str) -> None:
@@ -234,12 +216,6 @@ def check_boundary(b: Boundary, where: str) -> None:
                  "give either temperature or schedule, not both")
     for key, meaning in BOUNDARY_NEEDS.get(b.type, {}).items():
         _require(getattr(b, key) is not None, f"{where}.{key}", MISSING, f"required by a {b.type} boundary: {meaning}")
-    if b.h is not None:
-        _require(b.h > 0, f"{where}.h", b.h, "heat-transfer coefficient must be > 0 W/(m²·K)")
-    if b.emissivity is not None:
-        _require(0 < b.emissivity <= 1, f"{where}.emissivity", b.emissivity, "emissivity must be in (0, 1]")
-    if b.temperature is not None:
-        temperature(b.temperature, f"{where}.temperature")
     if b.schedule is not None:
         check_schedule(b.schedule, f"{where}.schedule")
 
@@ -258,6 +234,7 @@ def check_schedule(s: Schedule, where: str, value_check=None) -> None:
 
 
 def temperature(value: float, where: str) -> None:
+    """A schedule value on a face (a source's schedule takes fractions: its values have no field of their own)."""
     _require(value > ABSOLUTE_ZERO, where, value, "below absolute zero (−273.15 °C); temperatures are in °C")
 
 
@@ -266,8 +243,6 @@ def check_ambient(ambient: Ambient | None, floor: Floor, where: str) -> None:
         return
     _require(floor.ndim == 2, where, ambient, "ambient is for 2D scenes only (the floor and roof of the air layer); "
              "elsewhere put the exchange on boundaries (z_min/z_max in 3D, x_min/x_max in 1D)")
-    _require(ambient.h >= 0, f"{where}.h", ambient.h, "heat-transfer coefficient must be ≥ 0 W/(m²·K)")
-    temperature(ambient.temperature, f"{where}.temperature")
 
 
 # --- heaters, hvac -----------------------------------------------------------------------------------
@@ -275,22 +250,15 @@ def check_ambient(ambient: Ambient | None, floor: Floor, where: str) -> None:
 
 def check_heater(heater: Heater, floor: Floor, where: str) -> None:
     check_box(heater.box, floor, f"{where}.box", "heater box")
-    _require(heater.power > 0, f"{where}.power", heater.power, "power must be > 0 W")
-    temperature(heater.setpoint, f"{where}.setpoint")
     check_point(heater.sensor, floor, f"{where}.sensor", "thermostat sensor")
-    _require(0 < heater.efficiency <= 1, f"{where}.efficiency", heater.efficiency, "efficiency must be in (0, 1]")
-    _require(heater.kp >= 0, f"{where}.kp", heater.kp, "proportional gain must be ≥ 0 1/K")
-    _require(heater.ki >= 0, f"{where}.ki", heater.ki, "integral gain must be ≥ 0 1/(K·s)")
 
 
 def check_hvac(hvac: Hvac, floor: Floor, where: str) -> None:
     check_box(hvac.box, floor, f"{where}.box", "hvac box")
-    temperature(hvac.supply_temperature, f"{where}.supply_temperature")
-    _require(hvac.airflow > 0, f"{where}.airflow", hvac.airflow, "airflow must be > 0 m³/s")
 
 
 def check_source(source, floor: Floor, where: str) -> None:
-    """Where (a box or polygon, as a zone), how much (power W or q W/m³, not both, ≥ 0) and when."""
+    """Where (a box or polygon, as a zone), how much (power W or q W/m³, not both) and when."""
     _require(source.box is not None or source.polygon is not None, f"{where}.box", MISSING,
              "required: a box or a polygon")
     _require(source.box is None or source.polygon is None, f"{where}.polygon", source.polygon,
@@ -304,12 +272,6 @@ def check_source(source, floor: Floor, where: str) -> None:
     _require(source.power is not None or source.q is not None, f"{where}.power", MISSING,
              "required: power, W in total (or q, W/m³)")
     _require(source.power is None or source.q is None, f"{where}.q", source.q, "give either power or q, not both")
-    if source.power is not None:
-        _require(source.power >= 0, f"{where}.power", source.power,
-                 "power must be ≥ 0 W (a source gives off heat; cooling goes in hvac)")
-    if source.q is not None:
-        _require(source.q >= 0, f"{where}.q", source.q,
-                 "power density must be ≥ 0 W/m³ (a source gives off heat; cooling goes in hvac)")
     if source.schedule is not None:
         check_schedule(source.schedule, f"{where}.schedule", _fraction)
 
@@ -324,19 +286,16 @@ def _fraction(value: float, where: str) -> None:
 def check_conveyor(conveyor: Conveyor, floor: Floor, where: str) -> float:
     """Check a conveyor, its segments and motors; return its path length, m."""
     length = _check_path(conveyor.path, floor, f"{where}.path")
-    _require(conveyor.speed > 0, f"{where}.speed", conveyor.speed, "belt speed must be > 0 m/s")
     _check_segment_lengths(conveyor.segments, length, f"{where}.segments")
     for name, segment in conveyor.segments.items():
-        check_segment(segment, floor, f"{where}.segments.{name}")
+        check_motor(segment.motor, floor, f"{where}.segments.{name}.motor")
     _check_speed_limits(conveyor, where)
-    if conveyor.parts is not None:
-        check_parts(conveyor.parts, f"{where}.parts")
     _check_stations(conveyor, length, f"{where}.stations")
     return length
 
 
 def _check_stations(conveyor: Conveyor, length: float, where: str) -> None:
-    """Stations in path order on the path, with positive service times and room for their buffers."""
+    """Stations in path order on the path, with room for their buffers."""
     if not conveyor.stations:
         return
     _require(conveyor.parts is not None, where, list(conveyor.stations),
@@ -346,9 +305,6 @@ def _check_stations(conveyor: Conveyor, length: float, where: str) -> None:
     for name, station in conveyor.stations.items():
         at = f"{where}.{name}"
         _require(0 <= station.at <= length + TOL, f"{at}.at", station.at, f"must lie on the path: 0..{length:g} m")
-        _require(station.service_time > 0, f"{at}.service_time", station.service_time,
-                 "service time must be > 0 s")
-        _require(station.buffer >= 0, f"{at}.buffer", station.buffer, "buffer must be ≥ 0 parts")
         start = 0.0
         if previous is not None:
             _require(station.at > previous.at, f"{at}.at", station.at,
@@ -382,7 +338,8 @@ def segment_names(conveyor: Conveyor) -> list[str]:
 
 
 def _check_segment_lengths(segments: Mapping[str, Segment], length: float, where: str) -> None:
-    """Segments tile the path in order: each but the last gives its length; the last takes the rest."""
+    """Segments tile the path in order: each but the last gives its length (> 0: the schema checks it); the
+    last takes the rest."""
     if not segments:
         return
     *head, last = segments
@@ -390,10 +347,6 @@ def _check_segment_lengths(segments: Mapping[str, Segment], length: float, where
         _require(segments[name].length is not None, f"{where}.{name}.length", MISSING,
                  f"required on every segment but the last ({last!r}, which may take the rest): "
                  "length along the path, m")
-    for name, segment in segments.items():
-        if segment.length is not None:
-            what = "a segment of zero length; lengths" if segment.length == 0 else "segment length"
-            _require(segment.length > 0, f"{where}.{name}.length", segment.length, f"{what} must be > 0 m")
     covered = sum(segments[name].length for name in head)
     given = segments[last].length
     if given is None:
@@ -406,37 +359,7 @@ def _check_segment_lengths(segments: Mapping[str, Segment], length: float, where
                  f"within {SEGMENT_TOL:g} m (or leave out the last length: it then takes the rest)")
 
 
-def check_segment(segment: Segment, floor: Floor, where: str) -> None:
-    """Belt properties and motor of one segment (its length is checked with the others)."""
-    if segment.speed is not None:
-        _require(segment.speed > 0, f"{where}.speed", segment.speed, "belt speed must be > 0 m/s")
-    _require(segment.mass_per_length > 0, f"{where}.mass_per_length", segment.mass_per_length,
-             "moving mass per length must be > 0 kg/m")
-    for key, meaning, unit in (("rolling_resistance", "rolling-resistance coefficient", ""),
-                               ("viscous_drag", "viscous drag coefficient", " N·s/m"),
-                               ("wear", "bearing-wear drag factor", ""), ("wear_rate", "wear drift", " 1/h")):
-        value = getattr(segment, key)
-        _require(value >= 0, f"{where}.{key}", value, f"{meaning} must be ≥ 0{unit}")
-    check_motor(segment.motor, floor, f"{where}.motor")
-
-
-MOTOR_RANGES = (  # key, meaning, unit, whether zero is allowed
-    ("max_force", "force limit", "N", False),
-    ("max_speed", "rated belt speed", "m/s", False),
-    ("kp", "proportional gain", "N/(m/s)", True),
-    ("ki", "integral gain", "N/m", True),
-    ("current_per_force", "current per newton", "A/N", True),
-    ("no_load_current", "no-load current", "A", True),
-    ("resistance", "winding resistance", "Ω", True),
-    ("fixed_loss", "fixed loss", "W", True),
-)
-
-
 def check_motor(motor: Motor, floor: Floor, where: str) -> None:
-    for key, meaning, unit, zero_ok in MOTOR_RANGES:
-        value = getattr(motor, key)
-        ok = value >= 0 if zero_ok else value > 0
-        _require(ok, f"{where}.{key}", value, f"{meaning} must be {'≥' if zero_ok else '>'} 0 {unit}")
     if motor.position is not None:
         check_point(motor.position, floor, f"{where}.position", "motor")
 
@@ -466,19 +389,6 @@ def _m(x: float) -> str:
     return f"{x:.10g} m"
 
 
-def check_parts(parts: Parts, where: str) -> None:
-    for key, unit in (("spacing", "m"), ("mass", "kg"), ("c_p", "J/(kg·K)"), ("area", "m²"), ("h", "W/(m²·K)")):
-        value = getattr(parts, key)
-        _require(value > 0, f"{where}.{key}", value, f"{key} must be > 0 {unit}")
-    temperature(parts.initial_temperature, f"{where}.initial_temperature")
-    _require(parts.length > 0, f"{where}.length", parts.length, "part length must be > 0 m")
-    _require(parts.min_gap >= 0, f"{where}.min_gap", parts.min_gap, "minimum gap must be ≥ 0 m")
-    if (cure := parts.cure) is not None:
-        _require(cure.A > 0, f"{where}.cure.A", cure.A, "pre-exponential factor A must be > 0 1/s")
-        _require(cure.Ea >= 0, f"{where}.cure.Ea", cure.Ea, "activation energy Ea must be ≥ 0 J/mol")
-        _require(cure.n >= 0, f"{where}.cure.n", cure.n, "reaction order n must be ≥ 0")
-
-
 def check_robot(robot: Robot, lengths: Mapping[str, float], floor: Floor, where: str) -> None:
     known = list(lengths) or ["(none: the scene has no conveyors)"]
     _require(robot.conveyor in lengths, f"{where}.conveyor", robot.conveyor,
@@ -489,7 +399,6 @@ def check_robot(robot: Robot, lengths: Mapping[str, float], floor: Floor, where:
     _require(robot.pick_at <= length + TOL, f"{where}.pick_at", robot.pick_at,
              f"beyond the end of conveyor {robot.conveyor!r} (path length {length:g} m); allowed 0..{length:g} m")
     check_point(robot.base, floor, f"{where}.base", "robot base")
-    _require(robot.pick_time >= 0, f"{where}.pick_time", robot.pick_time, "pick time must be ≥ 0 s")
 
 
 def _check_pick_after_stations(robot: Robot, conveyor: Conveyor | None, where: str) -> None:
@@ -508,7 +417,6 @@ def _check_pick_after_stations(robot: Robot, conveyor: Conveyor | None, where: s
 
 def check_sensor(sensor: Sensor, scene: Scene, floor: Floor, where: str) -> Sensor:
     """Check a sensor against its kind (twin.line.sensors.KINDS); return it with its unit defaulted."""
-    _require(sensor.period > 0, f"{where}.period", sensor.period, "sample period must be > 0 s")
     kind = KINDS[sensor.kind]
     _require(sensor.unit is None or sensor.unit in kind.units, f"{where}.unit", sensor.unit,
              f"{sensor.kind} sensors read in {' or '.join(kind.units)}")

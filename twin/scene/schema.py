@@ -4,18 +4,80 @@ Every length is in metres, temperatures in °C, powers in W, times in s. Collect
 by name (zones, heaters, sources, conveyors, robots, sensors) are YAML mappings keyed by that name, so that any
 value can be overridden or swept from the command line (``scene.heaters.oven_1.setpoint=130``).
 
-The dataclasses only describe shapes and defaults; `twin.scene.convert` turns a plain mapping into a
-`Scene`, checking types, ranges and geometry and naming the key path of anything wrong.
+The dataclasses describe shapes and defaults, and each field's meaning, unit and allowed range (its
+metadata, written with `key` and `number`: the one place they are written; error messages and the key
+tables of docs/scenes.md follow them). `twin.scene.convert` turns a plain mapping into a `Scene`,
+checking types and ranges from this, then geometry and cross-references, naming the key path of anything
+wrong.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, get_args
 
 Point = list[float]  # [x] along a 1D wall or bar, [x, y] on a 2D floor, [x, y, z] in a 3D hall, metres
 DEFAULT_SEGMENT = "belt"  # the one segment of a conveyor that lists none
 FACE_NAMES = ("x_min", "x_max", "y_min", "y_max", "z_min", "z_max")  # the hall's faces, the keys of `boundaries`
+ABSOLUTE_ZERO = -273.15  # °C
+_HEAT_ONLY = "a source gives off heat; cooling goes in hvac"
+_NO_DEFAULT: Any = dataclasses.MISSING
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a number: above `gt` (or from `ge`), below `lt` (or up to `le`); None: unbounded.
+    `why`, when given, is said after the range in the error message."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    why: str = ""
+
+    def __contains__(self, x: float) -> bool:
+        return ((self.gt is None or x > self.gt) and (self.ge is None or x >= self.ge)
+                and (self.lt is None or x < self.lt) and (self.le is None or x <= self.le))
+
+    def __str__(self) -> str:
+        lo, hi = (self.gt if self.ge is None else self.ge), (self.lt if self.le is None else self.le)
+        if lo is not None and hi is not None:
+            return f"in {'(' if self.ge is None else '['}{_num(lo)}, {_num(hi)}{')' if self.le is None else ']'}"
+        if lo is not None:
+            return f"{'>' if self.ge is None else '≥'} {_num(lo)}"
+        return f"{'<' if self.le is None else '≤'} {_num(hi)}"
+
+
+def _num(x: float) -> str:
+    return f"{x:g}".replace("-", "−")
+
+
+def key(meaning: str, unit: str = "", *, default: Any = _NO_DEFAULT, default_factory: Any = _NO_DEFAULT,
+        formerly: str | None = None, bounds: Range | None = None) -> Any:
+    """A dataclass field with its meaning and unit (metadata), shown in errors ("required: meaning, unit")
+    and checked against docs/scenes.md. formerly: the key's old name, still read with a warning."""
+    metadata: dict[str, Any] = {"meaning": meaning, "unit": unit}
+    if bounds is not None:
+        metadata["range"] = bounds
+    if formerly is not None:
+        metadata["formerly"] = formerly
+    return field(default=default, default_factory=default_factory, metadata=metadata)
+
+
+def number(meaning: str, unit: str = "", *, gt: float | None = None, ge: float | None = None,
+           lt: float | None = None, le: float | None = None, why: str = "", default: Any = _NO_DEFAULT,
+           formerly: str | None = None) -> Any:
+    """`key` for a number (or a list of numbers, each in range), with its allowed range: the converter
+    refuses a value outside it with "meaning must be > 0 unit" at its key path."""
+    bounded = any(b is not None for b in (gt, ge, lt, le))
+    return key(meaning, unit, default=default, formerly=formerly,
+               bounds=Range(gt, ge, lt, le, why) if bounded else None)
+
+
+def celsius(meaning: str, *, default: Any = _NO_DEFAULT) -> Any:
+    """A temperature in °C, above absolute zero."""
+    return number(meaning, "°C", gt=ABSOLUTE_ZERO, why="absolute zero; temperatures are in °C", default=default)
 
 
 @dataclass(frozen=True)
@@ -28,27 +90,27 @@ class Grid:
     cross_section: 1D only — area across the bar or wall, m² (1 m²: results per square metre of wall).
     """
 
-    size: list[float]
-    spacing: float | list[float]
-    thickness: float = 3.0
-    cross_section: float = 1.0
+    size: list[float] = number("hall extent", "m", gt=0)
+    spacing: float | list[float] = number("cell edge", "m", gt=0)
+    thickness: float = number("air-layer thickness", "m", gt=0, default=3.0)
+    cross_section: float = number("cross-section", "m²", gt=0, default=1.0)
 
 
 @dataclass(frozen=True)
 class Material:
     """Thermal properties. k: conductivity W/(m·K); rho_c: volumetric heat capacity J/(m³·K)."""
 
-    k: float
-    rho_c: float
+    k: float = number("conductivity", "W/(m·K)", gt=0)
+    rho_c: float = number("volumetric heat capacity", "J/(m³·K)", gt=0)
 
 
 @dataclass(frozen=True)
 class Medium:
     """What fills cells that no zone covers: a named material, or k and rho_c given directly."""
 
-    material: str | None = None
-    k: float | None = None
-    rho_c: float | None = None
+    material: str | None = key("name of an entry in materials", default=None)
+    k: float | None = number("conductivity", "W/(m·K)", gt=0, default=None)
+    rho_c: float | None = number("volumetric heat capacity", "J/(m³·K)", gt=0, default=None)
 
 
 @dataclass(frozen=True)
@@ -59,20 +121,20 @@ class Zone:
     material's values.
     """
 
-    material: str | None = None
-    k: float | None = None
-    rho_c: float | None = None
-    box: list[Point] | None = None
-    polygon: list[Point] | None = None
-    z_range: list[float] | None = None
+    material: str | None = key("name of an entry in materials", default=None)
+    k: float | None = number("conductivity", "W/(m·K)", gt=0, default=None)
+    rho_c: float | None = number("volumetric heat capacity", "J/(m³·K)", gt=0, default=None)
+    box: list[Point] | None = key("two corner points", "m", default=None)
+    polygon: list[Point] | None = key("polygon vertices [x, y]", "m", default=None)
+    z_range: list[float] | None = key("height range [z0, z1]", "m", default=None)
 
 
 @dataclass(frozen=True)
 class Schedule:
     """A piecewise-linear time–value table; held constant outside its range. time in s, sorted."""
 
-    time: list[float]
-    value: list[float]
+    time: list[float] = key("sample times", "s")
+    value: list[float] = key("values (temperatures °C, or source power fractions)")
 
 
 @dataclass(frozen=True)
@@ -88,19 +150,19 @@ class Boundary:
     """
 
     type: Literal["adiabatic", "dirichlet", "neumann", "robin", "radiation"] = "adiabatic"
-    temperature: float | None = None
+    temperature: float | None = celsius("temperature", default=None)
     schedule: Schedule | None = None
-    flux: float | None = None
-    h: float | None = None
-    emissivity: float | None = None
+    flux: float | None = number("heat flux into the hall", "W/m²", default=None)
+    h: float | None = number("heat-transfer coefficient", "W/(m²·K)", gt=0, default=None)
+    emissivity: float | None = number("emissivity", gt=0, le=1, default=None)
 
 
 @dataclass(frozen=True)
 class Ambient:
     """2D only: exchange through the floor and roof of the air layer. h per floor area, W/(m²·K)."""
 
-    temperature: float = 20.0
-    h: float = 0.0
+    temperature: float = celsius("ambient temperature", default=20.0)
+    h: float = number("heat-transfer coefficient per floor area", "W/(m²·K)", ge=0, default=0.0)
 
 
 @dataclass(frozen=True)
@@ -112,22 +174,22 @@ class Heater:
     full power per kelvin of error.
     """
 
-    box: list[Point]
-    power: float
-    setpoint: float
-    sensor: Point
-    efficiency: float = 1.0
-    kp: float = 0.1
-    ki: float = 1.0e-3
+    box: list[Point] = key("heater box, two corner points", "m")
+    power: float = number("maximum power", "W", gt=0)
+    setpoint: float = celsius("thermostat setpoint")
+    sensor: Point = key("thermostat position", "m")
+    efficiency: float = number("efficiency", gt=0, le=1, default=1.0)
+    kp: float = number("proportional gain", "1/K", ge=0, default=0.1)
+    ki: float = number("integral gain", "1/(K·s)", ge=0, default=1.0e-3)
 
 
 @dataclass(frozen=True)
 class Hvac:
     """An air handler mixing supply air into a box: airflow m³/s at supply_temperature °C."""
 
-    box: list[Point]
-    supply_temperature: float
-    airflow: float
+    box: list[Point] = key("supply box, two corner points", "m")
+    supply_temperature: float = celsius("supply air temperature")
+    airflow: float = number("supply airflow", "m³/s", gt=0)
 
 
 @dataclass(frozen=True)
@@ -140,21 +202,21 @@ class Source:
     piecewise linear, held outside its range); without one the source is constant.
     """
 
-    box: list[Point] | None = None
-    polygon: list[Point] | None = None
-    z_range: list[float] | None = None
-    power: float | None = None
-    q: float | None = None
-    schedule: Schedule | None = None
+    box: list[Point] | None = key("source box, two corner points", "m", default=None)
+    polygon: list[Point] | None = key("polygon vertices [x, y]", "m", default=None)
+    z_range: list[float] | None = key("height range [z0, z1]", "m", default=None)
+    power: float | None = number("power", "W", ge=0, why=_HEAT_ONLY, default=None)
+    q: float | None = number("power density", "W/m³", ge=0, why=_HEAT_ONLY, default=None)
+    schedule: Schedule | None = key("fraction of the power over time", default=None)
 
 
 @dataclass(frozen=True)
 class Cure:
     """Adhesive cure kinetics dα/dt = A·exp(−Ea/(R·T))·(1−α)^n. A: 1/s, Ea: J/mol, n: order."""
 
-    A: float
-    Ea: float
-    n: float = 1.0
+    A: float = number("pre-exponential factor A", "1/s", gt=0)
+    Ea: float = number("activation energy Ea", "J/mol", ge=0)
+    n: float = number("reaction order n", ge=0, default=1.0)
 
 
 @dataclass(frozen=True)
@@ -165,15 +227,15 @@ class Parts:
     length: m along the belt; min_gap: m of clear belt parts keep between them when they queue.
     """
 
-    spacing: float
-    mass: float
-    c_p: float
-    area: float
-    h: float
-    initial_temperature: float = 20.0
+    spacing: float = number("belt travel between parts", "m", gt=0)
+    mass: float = number("part mass", "kg", gt=0)
+    c_p: float = number("specific heat", "J/(kg·K)", gt=0)
+    area: float = number("exchange area", "m²", gt=0)
+    h: float = number("heat-transfer coefficient to the air", "W/(m²·K)", gt=0)
+    initial_temperature: float = celsius("temperature at entry", default=20.0)
     cure: Cure | None = None
-    length: float = 0.3
-    min_gap: float = 0.05
+    length: float = number("part length", "m", gt=0, default=0.3)
+    min_gap: float = number("minimum gap between queued parts", "m", ge=0, default=0.05)
 
 
 @dataclass(frozen=True)
@@ -188,15 +250,15 @@ class Motor:
     position: where the motor stands, m (its losses heat the air there); default the segment's end.
     """
 
-    max_force: float = 2000.0
-    max_speed: float = 0.5
-    kp: float = 5.0e3
-    ki: float = 5.0e3
-    current_per_force: float = 2.0e-3
-    no_load_current: float = 1.0
-    resistance: float = 2.0
-    fixed_loss: float = 50.0
-    position: Point | None = None
+    max_force: float = number("force limit", "N", gt=0, default=2000.0)
+    max_speed: float = number("rated belt speed", "m/s", gt=0, default=0.5)
+    kp: float = number("proportional gain", "N/(m/s)", ge=0, default=5.0e3)
+    ki: float = number("integral gain", "N/m", ge=0, default=5.0e3)
+    current_per_force: float = number("current per newton", "A/N", ge=0, default=2.0e-3)
+    no_load_current: float = number("no-load current", "A", ge=0, default=1.0)
+    resistance: float = number("winding resistance", "Ω", ge=0, default=2.0)
+    fixed_loss: float = number("fixed loss", "W", ge=0, default=50.0)
+    position: Point | None = key("motor position", "m", default=None)
 
 
 @dataclass(frozen=True)
@@ -211,14 +273,14 @@ class Segment:
     wear_rate: its drift, 1/h.
     """
 
-    length: float | None = None
-    speed: float | None = None
-    mass_per_length: float = 10.0
-    rolling_resistance: float = 0.03
-    viscous_drag: float = 50.0
-    wear: float = 0.0
-    wear_rate: float = 0.0
-    motor: Motor = field(default_factory=Motor)
+    length: float | None = number("segment length", "m", gt=0, default=None)
+    speed: float | None = number("belt speed", "m/s", gt=0, default=None)
+    mass_per_length: float = number("moving mass per length", "kg/m", gt=0, default=10.0)
+    rolling_resistance: float = number("rolling-resistance coefficient", ge=0, default=0.03)
+    viscous_drag: float = number("viscous drag coefficient", "N·s/m", ge=0, default=50.0)
+    wear: float = number("bearing-wear drag factor", ge=0, default=0.0)
+    wear_rate: float = number("wear drift", "1/h", ge=0, default=0.0)
+    motor: Motor = key("the segment's drive", default_factory=Motor)
 
 
 @dataclass(frozen=True)
@@ -231,9 +293,9 @@ class Station:
     free.
     """
 
-    at: float
-    service_time: float
-    buffer: int = 5
+    at: float = key("station position, arc length along the conveyor", "m")
+    service_time: float = number("service time", "s", gt=0)
+    buffer: int = number("buffer", "parts", ge=0, default=5)
 
 
 @dataclass(frozen=True)
@@ -244,10 +306,10 @@ class Conveyor:
     stations: processing stations in path order (parts are picked by robots only after the last).
     """
 
-    path: list[Point]
-    speed: float
+    path: list[Point] = key("polyline of at least two points", "m")
+    speed: float = number("belt speed", "m/s", gt=0)
     parts: Parts | None = None
-    segments: dict[str, Segment] = field(default_factory=dict)
+    segments: dict[str, Segment] = key("belt segments with their motors, in path order", default_factory=dict)
     stations: dict[str, Station] = field(default_factory=dict)
 
     def belt_segments(self) -> dict[str, Segment]:
@@ -264,10 +326,10 @@ class Robot:
     reaches the pick point while its robot is busy waits there, and parts queue behind it.
     """
 
-    base: Point
-    conveyor: str
-    pick_at: float = field(metadata={"formerly": "station"})
-    pick_time: float = 0.0
+    base: Point = key("base position", "m")
+    conveyor: str = key("name of the conveyor it picks from")
+    pick_at: float = key("pick point, arc length along the conveyor", "m", formerly="station")
+    pick_time: float = number("pick time", "s", ge=0, default=0.0)
 
 
 SensorKind = Literal[
@@ -291,22 +353,23 @@ class Sensor:
     the first.
     """
 
-    kind: SensorKind
-    period: float
-    position: Point | None = None
-    target: str | None = None
-    unit: str | None = None
+    kind: SensorKind = key("what is measured: " + ", ".join(get_args(SensorKind)))
+    period: float = number("sample period", "s", gt=0)
+    position: Point | None = key("sample position", "m", default=None)
+    target: str | None = key("what is measured: a robot, conveyor, conveyor.segment or heater, per kind",
+                             default=None)
+    unit: str | None = key("unit of the readings, per kind", default=None)
 
 
 @dataclass(frozen=True)
 class Scene:
     """A whole factory layout."""
 
-    name: str
-    grid: Grid
-    background: Medium
+    name: str = key("scene name")
+    grid: Grid = key("the simulated hall (size, spacing)")
+    background: Medium = key("what fills cells no zone covers (material, or k and rho_c)")
     description: str = ""
-    initial_temperature: float = 20.0
+    initial_temperature: float = celsius("initial temperature", default=20.0)
     materials: dict[str, Material] = field(default_factory=dict)
     zones: dict[str, Zone] = field(default_factory=dict)
     boundaries: dict[str, Boundary] = field(default_factory=dict)
