@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 
 DURATION = 400.0  # s: about 20 parts picked by the two robots of small_line
 

@@ -8,7 +8,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import twin
-from line_scenes import belt_in_still_air, small_line
+from fixtures import belt_in_still_air, small_line
 from tolerances import DTYPES, tol
 from twin.kernels import parts as part_physics
 from twin.time_step import time_step

@@ -172,7 +172,7 @@ def test_controllers_stay_bounded_at_huge_steps(method, dt):
 
 
 def _small_line_with(change):
-    from line_scenes import small_line
+    from fixtures import small_line
 
     spec = small_line()
     change(spec)
