@@ -25,6 +25,8 @@ import pytest  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
+from fixtures import small_line_scene  # noqa: E402,F401  (session fixture shared by the test files)
+
 
 @pytest.fixture(params=["float32", "float64"])
 def precision(request) -> str:

@@ -15,7 +15,7 @@ import h5py
 import pytest
 import yaml
 
-from line_scenes import small_line
+from fixtures import small_line
 
 TIMEOUT = 180  # s per process; a normal one takes a few seconds of JAX start-up and compilation
 

@@ -61,7 +61,7 @@ def test_defaults_are_the_default_scene_and_explicit_solver():
 
 
 def test_scene_yaml_by_path_composes(tmp_path):
-    from line_scenes import small_line
+    from fixtures import small_line
 
     path = tmp_path / "my_line.yaml"
     path.write_text(yaml.safe_dump(small_line()))

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
 from twin.run import checkpoint
@@ -362,7 +362,7 @@ def _interrupt(cwd, delay: float, sig=signal.SIGINT) -> tuple[int, float, str]:
     return proc.returncode, time.monotonic() - sent, err
 
 
-EXIT_WITHIN_S = 2.0  # the bound; measured 0.02–0.07 s
+EXIT_WITHIN_S = 2.0  # s of wall time; measured 0.02–0.07 s, with room for a loaded machine
 
 
 @pytest.mark.parametrize("delay, sig", [(0.5, signal.SIGINT), (4.0, signal.SIGINT), (4.0, signal.SIGTERM)],

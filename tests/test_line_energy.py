@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 from tolerances import DTYPES, tol
 from twin.step import fixed_terms
 

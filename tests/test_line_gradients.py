@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 from tolerances import DTYPES, tol
 
 FD_REL_STEP = 1e-6  # central differences with a 1e-6 relative step are good to ~1e-9 here

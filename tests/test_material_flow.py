@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
+from tolerances import tol
 
 DURATION = 400.0  # s: about 20 parts picked by the two robots of small_line
 
@@ -34,7 +35,7 @@ def _run(precision: str, folder) -> dict:
         metrics = {k: f["metrics"][k][()] for k in ("parts_in", "parts_out", "parts_on_belt")}
         metrics["wip"] = f["metrics/by_conveyor/belt/mean_work_in_progress"][()]
         metrics["T_mean"] = f["metrics/part_temperature_at_pick_degC/mean"][()]
-    return {"parts": parts, "sensors": sensors, "metrics": metrics}
+    return {"parts": parts, "sensors": sensors, "metrics": metrics, "precision": precision}
 
 
 @pytest.fixture(scope="module", params=["float32", "float64"])
@@ -49,18 +50,27 @@ def test_every_part_has_a_row(run):
     np.testing.assert_array_equal(np.sort(parts["id"]), np.arange(m["parts_in"]))
     left = np.isfinite(parts["time_out"])
     assert left.sum() == m["parts_out"] > 10 and (~left).sum() == m["parts_on_belt"]
-    assert set(parts["left_at"][left]) == {"r1", "r2"} and set(parts["left_at"][~left]) <= {""}
+    assert set(parts["left_at"][~left]) <= {""}
     assert np.all(parts["time_out"][left] > parts["time_in"][left])
     assert np.all(np.diff(parts["time_in"]) > 0)  # entered in id order
-    assert np.mean(parts["temperature_at_pick"][left]) == pytest.approx(m["T_mean"], rel=1e-6)
+    assert np.mean(parts["temperature_at_pick"][left]) == pytest.approx(
+        m["T_mean"], rel=tol("pick_temperature_mean", run["precision"]))
     assert np.all(np.isnan(parts["temperature_at_pick"][~left]))
+
+
+def test_the_two_robots_take_alternate_parts(run):
+    """A part is sent, as it enters, to the robots of its conveyor in turn: part i leaves at r1 for even
+    i, at r2 for odd i."""
+    parts = run["parts"]
+    left = np.isfinite(parts["time_out"])
+    np.testing.assert_array_equal(parts["left_at"][left], np.where(parts["id"][left] % 2 == 0, "r1", "r2"))
 
 
 def test_littles_law_holds_exactly(run):
     """Mean work in progress × duration = Σ time each part spent on the line (within the run)."""
     parts, m = run["parts"], run["metrics"]
     residence = np.minimum(np.nan_to_num(parts["time_out"], nan=DURATION), DURATION) - parts["time_in"]
-    assert m["wip"] * DURATION == pytest.approx(residence.sum(), rel=1e-5)
+    assert m["wip"] * DURATION == pytest.approx(residence.sum(), rel=tol("littles_law", run["precision"]))
 
 
 def test_work_in_progress_sensor_counts_the_parts_on_the_line(run):

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 from tolerances import DTYPES, tol
 from twin.kernels import thermal as th
 from twin.scene.files import dump_yaml, parse_yaml

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
 from twin.run import checkpoint

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import twin
-from line_scenes import small_line
+from fixtures import built_small_line, small_line
 from tolerances import DTYPES
 from twin import status
 from twin.time_step import time_step
@@ -23,7 +23,7 @@ TIME_ULPS = 2  # t = t₀ + k·dt rounds once or twice, however many steps
 
 
 def _small(precision: str):
-    return twin.build(twin.scene_from_mapping(small_line()), DTYPES[precision])
+    return built_small_line(precision)
 
 
 def _no_line() -> dict:
@@ -35,8 +35,7 @@ def _no_line() -> dict:
 
 
 def test_a_dt_above_the_explicit_limit_is_refused_by_rollout_too(precision):
-    """rollout took its own dt and returned an infinite field; now it takes Solver.dt through the same
-    guard as simulate."""
+    """rollout takes Solver.dt through the same guard as simulate."""
     layout, params, state = twin.build(twin.scene_from_mapping(_no_line()), DTYPES[precision])
     limit = time_step(layout, params, twin.Solver(max_dt=1e9))
     with pytest.raises(twin.TwinInputError) as info:
@@ -89,7 +88,7 @@ def test_status_records_the_first_non_finite_value(precision):
 
 def test_status_works_under_jit_where_dt_cannot_be_checked():
     """Traced params carry no numbers to check a dt against: the step runs unguarded and the status
-    reports the blow-up (the issue's dt = 8 s on a scene whose limit is far below)."""
+    reports the blow-up (a dt of 8× the explicit limit)."""
     layout, params, state = twin.build(twin.scene_from_mapping(_no_line()), jnp.float64)
     limit = time_step(layout, params, twin.Solver(max_dt=1e9))
     final = jax.jit(lambda p: twin.rollout(layout, p, state, twin.Solver(dt=8 * limit), n_steps=2000)[0])(params)

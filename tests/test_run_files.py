@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import twin
-from line_scenes import small_line
+from fixtures import small_line
 from twin import viz
 from twin.run import atomic_files
 from twin.run import files as run_files

@@ -15,7 +15,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import twin
-from scene_fixtures import scene_2d, scene_3d
+from fixtures import scene_2d, scene_3d
 from twin.errors import SceneError
 from twin.scene import schema
 from twin.scene.schema import Ambient, Boundary, Cure, Heater, Medium, Motor, Scene, Schedule, Segment

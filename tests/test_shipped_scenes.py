@@ -59,10 +59,7 @@ def test_shipped_scene_runs_small_and_headless(name, tmp_path):
         else:
             assert math.isfinite(value), f"metrics.json {key} = {value}"
     assert metrics["duration_h"] == pytest.approx(DURATION / 3600.0)
-    assert metrics["parts_in"] == metrics["parts_out"] + metrics["parts_on_belt"]
-    tallies = result.state.tallies
-    assert int(np.sum(tallies.n_in)) == int(np.sum(tallies.n_out)) + int(np.sum(result.state.parts.alive))
-    assert metrics["parts_in"] == int(np.sum(tallies.n_in))
+    # Parts conservation is not checked here: twin.metrics.summarise refuses a run that breaks it.
     assert np.all(np.isfinite(result.snapshots))
     assert result.state.T.dtype == np.float32 and result.plan.dt > 0
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from jax import lax
 
+from fixtures import march, stepper
 from twin.kernels import thermal as th
 
-ENERGY_RTOL = 1e-9  # heat-content change vs heat put in, relative: float64 telescoping fluxes (brief)
+ENERGY_RTOL = 1e-9  # heat-content change vs heat put in, relative: float64 telescoping fluxes
 CG_RTOL = 1e-12  # implicit: the energy error is dt·Σ(CG residual), so ask for a small residual
 GRAD_RTOL = 1e-5  # autodiff vs central difference; the difference's own error is ~1e-9 here
 FD_REL_STEP = 1e-5  # central-difference step relative to the parameter: truncation ~1e-10, noise ~1e-11
@@ -30,13 +31,6 @@ def _materials(seed: int = 0):
     return jnp.asarray(k), jnp.asarray(rho_c), jnp.asarray(q), jnp.asarray(T0)
 
 
-def _stepper(method, coeffs, bcs, q, dt):
-    if method == "explicit":
-        return lambda T: th.explicit_step(T, coeffs, bcs, q, dt)
-    theta = 1.0 if method == "backward_euler" else 0.5
-    return lambda T: th.implicit_step(T, coeffs, bcs, q, dt, theta=theta, tol=CG_RTOL)
-
-
 @pytest.mark.parametrize("method", ["explicit", "backward_euler", "crank_nicolson"])
 def test_insulated_heterogeneous_domain_gains_exactly_its_sources(method):
     k, rho_c, q, T0 = _materials()
@@ -47,7 +41,7 @@ def test_insulated_heterogeneous_domain_gains_exactly_its_sources(method):
 
     @jax.jit
     def run(T0):
-        T = lax.fori_loop(0, steps, lambda i, T: _stepper(method, coeffs, bcs, q, dt)(T), T0)
+        T = march(stepper(method, coeffs, bcs, q, dt, tol=CG_RTOL), T0, steps)
         return th.heat_content(T, coeffs, VOLUME) - th.heat_content(T0, coeffs, VOLUME)
 
     gained = float(run(T0))
@@ -122,7 +116,7 @@ def _loss(params, method: str, dt: float):
     coeffs = th.Coefficients(1.0 / 2e5, th.face_conductance(k_cell, (DX, DX)), 0.1)
     bcs = ((th.robin(params["h"], 90.0, k_cell[:1], DX), th.dirichlet(5.0, k_cell[-1:], DX)),
            (th.neumann(300.0, 1.0, DX), th.radiation(0.8, 120.0, 1.0, DX)))
-    T = lax.fori_loop(0, 30, lambda i, T: _stepper(method, coeffs, bcs, params["q"] * pattern, dt)(T), T0)
+    T = march(stepper(method, coeffs, bcs, params["q"] * pattern, dt, tol=CG_RTOL), T0, 30)
     return jnp.sum(weights * T)
 
 

@@ -15,6 +15,7 @@ import pytest
 from jax import lax
 from scipy import special
 
+from fixtures import march, stepper
 from twin.kernels import thermal as th
 
 K = 1.0  # W/(m·K)
@@ -32,11 +33,6 @@ STEADY_MATCH_RTOL = 1e-9  # explicit vs implicit steady state: e^(−π²·2.8) 
 STEADY_TOL = 1e-12  # CG relative residual for steady solves, a few digits above float64 round-off
 
 
-def march(step, T, n: int):
-    """n steps of `step` inside one compiled loop."""
-    return lax.fori_loop(0, n, lambda i, T: step(T), T)
-
-
 def uniform(shape_ndim: int, k: float = K, rho_c: float = RHO_C, dx: float = 1.0):
     return th.Coefficients(inv_capacity=1.0 / rho_c, conductance=(k / dx**2,) * shape_ndim)
 
@@ -47,13 +43,6 @@ def adiabatic(ndim: int) -> th.Boundaries:
 
 def centres(n: int, dx: float) -> np.ndarray:
     return (np.arange(n) + 0.5) * dx
-
-
-def stepper(method: str, coeffs, bcs, source, dt, tol=1e-12):
-    if method == "explicit":
-        return lambda T: th.explicit_step(T, coeffs, bcs, source, dt)
-    theta = {"backward_euler": 1.0, "crank_nicolson": 0.5}[method]
-    return lambda T: th.implicit_step(T, coeffs, bcs, source, dt, theta=theta, tol=tol)
 
 
 # ------------------------------------------------------------------------------------- semi-infinite solid

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax import lax
 
+from fixtures import march, stepper
 from twin.kernels import linear_solve, thermal as th
 
 ORDER_TOL = 0.2  # fitted slope within ±0.2 of the design order (STYLE.md §7)
@@ -17,10 +17,6 @@ SOLVE_ATOL = 1e-10  # dense-vs-CG agreement for a well-conditioned 20×20 system
 FLOAT32_RTOL = 1e-4  # float32 implicit vs float64: CG stops at 1e-5 relative residual in float32
 
 N_MODE, DX, K, RHO_C = 16, 0.01, 1.0, 1e5
-
-
-def march(step, T, n: int):
-    return lax.fori_loop(0, n, lambda i, T: step(T), T)
 
 
 def _eigenmode_errors(method: str, step_counts) -> list[float]:
@@ -36,13 +32,7 @@ def _eigenmode_errors(method: str, step_counts) -> list[float]:
 
     @jax.jit  # dt and the step count traced: one compilation for every refinement
     def run(T, steps):
-        dt = t_end / steps
-        if method == "explicit":
-            step = lambda T: th.explicit_step(T, coeffs, bcs, 0.0, dt)  # noqa: E731
-        else:
-            theta = 1.0 if method == "backward_euler" else 0.5
-            step = lambda T: th.implicit_step(T, coeffs, bcs, 0.0, dt, theta=theta, tol=CG_RTOL)  # noqa: E731
-        return lax.fori_loop(0, steps, lambda i, T: step(T), T)
+        return march(stepper(method, coeffs, bcs, 0.0, t_end / steps, tol=CG_RTOL), T, steps)
 
     exact = mode * np.exp(lam * t_end)
     return [float(np.max(np.abs(np.asarray(run(jnp.asarray(mode), n)) - exact))) for n in step_counts]

@@ -18,7 +18,7 @@ from twin.kernels import thermal as th
 
 K, RHO_C, L = 1.0, 1.0e5, 0.1  # W/(m·K), J/(m³·K), m
 T_HOT, T_SURR, EMISSIVITY = 400.0, 20.0, 0.8  # °C, °C, —
-ORDER_MIN = 1.8  # the bound on the fitted spatial order
+ORDER_MIN = 1.8  # the fitted spatial order, at most 0.2 under the design order 2 (STYLE.md §7)
 # The exact balance k(T₀ − T_B)/L = εσ(T_B⁴ − T∞⁴) on any grid: what is left is Newton's and CG's
 # round-off; measured ≤ 3e-14 relative in float64, 2.7e-5 in float32 (64 cells: CG stops at 1e-5).
 BALANCE_RTOL = {"float64": 1e-12, "float32": 1e-4}

@@ -1,6 +1,6 @@
 """Time-dependent inputs in the θ-scheme: faces, fluxes and sources that follow a schedule are taken at
-both ends of the step, so Crank–Nicolson stays second order in time (it was first order when they were
-held at the start of the step) and backward Euler first.
+both ends of the step, so Crank–Nicolson stays second order in time (held at the start of the step
+they would make it first order) and backward Euler first.
 
 Kernel level: a 1D bar whose face temperature, face flux or source varies as a sine, against the exact
 solution of the semi-discrete system (matrix exponential plus the periodic particular solution), so what
