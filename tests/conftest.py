@@ -1,4 +1,4 @@
-"""Strict numerics for every test: float64 where numbers are checked, and no silent rank promotion.
+"""Strict numerics for every test: float64 where numbers are checked, and no silent rank or dtype promotion.
 
 Line tests take the `precision` fixture and run in both float32 (the production default) and float64,
 with tolerances from `tolerances.py` keyed by precision.
@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")  # no silent int→float or float32→float64 mixing
 
 from fixtures import small_line_scene  # noqa: E402,F401  (session fixture shared by the test files)
 

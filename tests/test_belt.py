@@ -36,7 +36,7 @@ def run(p, load, steps, v0=None, dt=DT):
         return (v, z), v[0]
 
     v = p.setpoint if v0 is None else jnp.asarray([v0])
-    (v, z), trace = jax.lax.scan(body, (v, jnp.zeros(1)), (jnp.arange(steps), load))
+    (v, z), trace = jax.lax.scan(body, (v, jnp.zeros(1)), (jnp.arange(steps, dtype=jnp.float64), load))
     return v, z, trace
 
 

@@ -52,7 +52,7 @@ def empty(layout: Layout, steps: int, dtype) -> Log:
 
 def append(log: Log, exits: Exits) -> Log:
     """Append this step's leavers, in slot order."""
-    row = log.count[:, None] + jnp.cumsum(exits.left, axis=1) - 1
+    row = log.count[:, None] + jnp.cumsum(exits.left, axis=1, dtype=jnp.int32) - 1
     row = jnp.where(exits.left, row, log.id.shape[1])  # out of range: dropped
     conveyor = jnp.broadcast_to(jnp.arange(row.shape[0])[:, None], row.shape)
 
