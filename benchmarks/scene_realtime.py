@@ -35,7 +35,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jax
@@ -45,9 +45,9 @@ import twin
 from twin import step as step_mod
 from twin.build import build
 from twin.precision import set_precision
-from twin.time_step import plan, time_step
 from twin.run import parts_log
 from twin.simulate import chunk_program
+from twin.time_step import plan, time_step
 
 SHIFT_S = 8 * 3600.0
 DEFAULT_OUT = Path(__file__).parent / "results" / "scene_realtime.json"
@@ -89,8 +89,9 @@ def run_loop(compiled, layout, params, state, fixed, the_plan) -> None:
         np.asarray(log.count)
 
 
-def benchmark(scene_name: str, duration: float, snapshot_every: float, solver: twin.Solver, precision: str,
-              repeats: int) -> dict:
+def benchmark(
+    scene_name: str, duration: float, snapshot_every: float, solver: twin.Solver, precision: str, repeats: int
+) -> dict:
     scene = twin.load_scene(scene_name)
     layout, params, state = build(scene, set_precision(precision))
     the_plan = plan(duration, time_step(layout, params, solver), snapshot_every)
@@ -99,8 +100,9 @@ def benchmark(scene_name: str, duration: float, snapshot_every: float, solver: t
     def compile_chunk():
         t0 = time.perf_counter()
         log = parts_log.empty(layout, the_plan.steps_per_chunk, state.T.dtype)
-        compiled = chunk_program(layout, solver, the_plan).lower(params, state, fixed, state.t, np.int32(0),
-                                                                 log).compile()
+        compiled = (
+            chunk_program(layout, solver, the_plan).lower(params, state, fixed, state.t, np.int32(0), log).compile()
+        )
         return compiled, time.perf_counter() - t0
 
     compiled, compile_s = compile_chunk()  # cold: the first compile in the process, as a CLI run pays
@@ -126,12 +128,23 @@ def benchmark(scene_name: str, duration: float, snapshot_every: float, solver: t
         "scene": scene_name,
         "duration_s": duration,
         "precision": precision,
-        "solver": {"method": solver.method, "dt": solver.dt, "max_dt": solver.max_dt, "safety": solver.safety,
-                   "tol": solver.tol, "maxiter": solver.maxiter},
+        "solver": {
+            "method": solver.method,
+            "dt": solver.dt,
+            "max_dt": solver.max_dt,
+            "safety": solver.safety,
+            "tol": solver.tol,
+            "maxiter": solver.maxiter,
+        },
         "grid": list(layout.shape),
         "cells": cells,
-        "plan": {"dt_s": the_plan.dt, "steps": the_plan.steps, "steps_per_chunk": the_plan.steps_per_chunk,
-                 "chunks": the_plan.chunks, "snapshot_every_s": snapshot_every},
+        "plan": {
+            "dt_s": the_plan.dt,
+            "steps": the_plan.steps,
+            "steps_per_chunk": the_plan.steps_per_chunk,
+            "chunks": the_plan.chunks,
+            "snapshot_every_s": snapshot_every,
+        },
         "compile_s": compile_s,
         "recompile_s": recompile_s,
         "warmup_s": warmup_s,
@@ -166,23 +179,38 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {
         "benchmark": "scene_realtime",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        **benchmark(args.scene, duration, args.snapshot_every,
-                    twin.Solver(method=args.solver, max_dt=args.max_dt), args.precision, args.repeats),
+        **benchmark(
+            args.scene,
+            duration,
+            args.snapshot_every,
+            twin.Solver(method=args.solver, max_dt=args.max_dt),
+            args.precision,
+            args.repeats,
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
-    print(f"{result['scene']}: {duration:.0f} s of line time, {result['precision']}, {args.solver}, "
-          f"{result['plan']['steps']} steps of {result['plan']['dt_s']:.3g} s on {result['cells']} cells "
-          f"({m['backend']}, {m['cpu_count']} CPUs, jax {m['jax']})")
-    print(f"  compile {result['compile_s']:.2f} s (again in the same process {result['recompile_s']:.2f} s), "
-          f"warm-up run {result['warmup_s']:.2f} s")
-    print(f"  wall {result['wall_s']:.2f} s (median of {args.repeats}, {result['wall_s_min']:.2f}–"
-          f"{result['wall_s_max']:.2f}) → {result['realtime_factor']:.0f}× real time, "
-          f"{result['steps_per_s']:.0f} steps/s, {result['cell_steps_per_s'] / 1e6:.1f} M cell-steps/s")
-    print(f"  twin.simulate end to end {result['end_to_end_s']:.2f} s ({result['end_to_end_realtime_factor']:.0f}× real time)")
+    print(
+        f"{result['scene']}: {duration:.0f} s of line time, {result['precision']}, {args.solver}, "
+        f"{result['plan']['steps']} steps of {result['plan']['dt_s']:.3g} s on {result['cells']} cells "
+        f"({m['backend']}, {m['cpu_count']} CPUs, jax {m['jax']})"
+    )
+    print(
+        f"  compile {result['compile_s']:.2f} s (again in the same process {result['recompile_s']:.2f} s), "
+        f"warm-up run {result['warmup_s']:.2f} s"
+    )
+    print(
+        f"  wall {result['wall_s']:.2f} s (median of {args.repeats}, {result['wall_s_min']:.2f}–"
+        f"{result['wall_s_max']:.2f}) → {result['realtime_factor']:.0f}× real time, "
+        f"{result['steps_per_s']:.0f} steps/s, {result['cell_steps_per_s'] / 1e6:.1f} M cell-steps/s"
+    )
+    print(
+        f"  twin.simulate end to end {result['end_to_end_s']:.2f} s "
+        f"({result['end_to_end_realtime_factor']:.0f}× real time)"
+    )
     print(f"  wrote {args.out}")
     return result
 

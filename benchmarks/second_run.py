@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "second_run.json"
@@ -34,8 +34,19 @@ def run_once(scene: str, duration: float, run_dir: Path, cache: Path, mode: str)
     """Wall time (s) of one `twin simulate` in a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
     env["TWIN_CACHE_DIR"] = str(cache)
-    command = [sys.executable, "-m", "twin", "simulate", f"scene={scene}", f"duration={duration}", "progress=false",
-               "render=false", "overwrite=true", f"hydra.run.dir={run_dir}", f"compile_cache={mode != 'off'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "twin",
+        "simulate",
+        f"scene={scene}",
+        f"duration={duration}",
+        "progress=false",
+        "render=false",
+        "overwrite=true",
+        f"hydra.run.dir={run_dir}",
+        f"compile_cache={mode != 'off'}",
+    ]
     t0 = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
@@ -78,9 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     result = benchmark(args.scene, args.duration, max(1, args.repeats))
-    result["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                         "python": platform.python_version()}
-    result["when"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    result["when"] = datetime.now(UTC).isoformat(timespec="seconds")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2))

@@ -156,7 +156,7 @@ def run_case(label, shape, steps, repeats, rng) -> dict:
         runners[f"numpy_{kind}"] = numpy_runner(coeffs, bcs, source, dt, steps)
     agreement, loops_agree = {}, {}
     for kind, (coeffs, bcs, source, dt) in problems.items():  # one step, both implementations
-        one_jax = np.asarray(jax.jit(lambda T: th.explicit_step(T, coeffs, bcs, source, dt))(T0))
+        one_jax = np.asarray(jax.jit(lambda T: th.explicit_step(T, coeffs, bcs, source, dt))(T0))  # noqa: B023 (called at once)
         agreement[kind] = float(np.max(np.abs(one_jax - numpy_step(T0, coeffs, bcs, source, dt))))
         two_fields = runners[f"jax_{kind}"](jnp.asarray(T0))[0]  # N steps, both loop forms
         loops_agree[kind] = float(jnp.max(jnp.abs(two_fields - runners[f"jax_{kind}_carry_copy"](jnp.asarray(T0)))))
@@ -165,16 +165,27 @@ def run_case(label, shape, steps, repeats, rng) -> dict:
     variants = {}
     for name, ts in times.items():
         variants[name] = {
-            "median_s": statistics.median(ts), "min_s": min(ts), "times_s": ts,
+            "median_s": statistics.median(ts),
+            "min_s": min(ts),
+            "times_s": ts,
             "minor_page_faults_per_call": statistics.median(faults[name]),
             "cell_updates_per_s": cells * steps / statistics.median(ts),
             "best_cell_updates_per_s": cells * steps / min(ts),
         }
-    ratio = {kind: variants[f"jax_{kind}"]["cell_updates_per_s"] / variants[f"numpy_{kind}"]["cell_updates_per_s"]
-             for kind in ("uniform", "heterogeneous")}
-    return {"name": f"{label}_{'x'.join(map(str, shape))}", "shape": list(shape), "cells": cells, "steps": steps,
-            "variants": variants, "jax_over_numpy": ratio, "max_abs_diff_one_step_K": agreement,
-            "max_abs_diff_two_vs_one_field_loop_K": loops_agree}
+    ratio = {
+        kind: variants[f"jax_{kind}"]["cell_updates_per_s"] / variants[f"numpy_{kind}"]["cell_updates_per_s"]
+        for kind in ("uniform", "heterogeneous")
+    }
+    return {
+        "name": f"{label}_{'x'.join(map(str, shape))}",
+        "shape": list(shape),
+        "cells": cells,
+        "steps": steps,
+        "variants": variants,
+        "jax_over_numpy": ratio,
+        "max_abs_diff_one_step_K": agreement,
+        "max_abs_diff_two_vs_one_field_loop_K": loops_agree,
+    }
 
 
 def keep_freed_memory() -> str:
@@ -188,8 +199,11 @@ def keep_freed_memory() -> str:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
-        done = [libc.mallopt(m_arena_max, 1), libc.mallopt(m_mmap_threshold, 1 << 30),
-                libc.mallopt(m_trim_threshold, 1 << 30)]
+        done = [
+            libc.mallopt(m_arena_max, 1),
+            libc.mallopt(m_mmap_threshold, 1 << 30),
+            libc.mallopt(m_trim_threshold, 1 << 30),
+        ]
     except (OSError, AttributeError):
         return "system default (no glibc mallopt)"
     return "glibc: freed memory kept (one arena, no mmap, no trim)" if all(done) else "glibc: mallopt refused"
@@ -202,9 +216,16 @@ def machine() -> dict:
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu_count": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
-            "python": platform.python_version(), "jax_version": jax.__version__, "numpy_version": np.__version__,
-            "jax_backend": jax.default_backend(), "jax_devices": [str(d) for d in jax.devices()]}
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "jax_version": jax.__version__,
+        "numpy_version": np.__version__,
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(d) for d in jax.devices()],
+    }
 
 
 def main(argv=None) -> dict:
@@ -219,11 +240,15 @@ def main(argv=None) -> dict:
     load_before = os.getloadavg()
     result = {
         "benchmark": "thermal explicit step, float32",
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {"dtype": "float32", "repeats": args.repeats, "quick": args.quick,
-                     "boundaries": "axis 0: Robin (low) and Dirichlet (high); other axes insulated",
-                     "allocator": allocator},
+        "settings": {
+            "dtype": "float32",
+            "repeats": args.repeats,
+            "quick": args.quick,
+            "boundaries": "axis 0: Robin (low) and Dirichlet (high); other axes insulated",
+            "allocator": allocator,
+        },
         "cases": [run_case(label, shape, steps, args.repeats, rng) for label, shape, steps in cases],
     }
     # Other processes on the machine halve these numbers on 2 cores: record the load to judge a run.

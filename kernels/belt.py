@@ -78,11 +78,15 @@ def _raw_output(p: BeltParams, error, integral, dt):
 
 def _drag_slope(p: BeltParams, v, load_mass, t):
     wear = 1.0 + p.wear + p.wear_rate * t
-    rolling = p.rolling_resistance * GRAVITY * (p.belt_mass + load_mass) / SIGN_SPEED * (1.0 - jnp.tanh(v / SIGN_SPEED) ** 2)
+    rolling = (
+        p.rolling_resistance * GRAVITY * (p.belt_mass + load_mass) / SIGN_SPEED * (1.0 - jnp.tanh(v / SIGN_SPEED) ** 2)
+    )
     return wear * (rolling + p.viscous_drag)
 
 
-SUBSTEP_ITERATIONS = 10  # safeguarded Newton in the narrowed bracket; measured: ≤ 3e-13 relative residual at substeps ≤ 1 s, ≤ 1e-8 at 10 s (64 random belts)
+# Safeguarded Newton in the narrowed bracket; measured: ≤ 3e-13 relative residual at substeps ≤ 1 s, ≤ 1e-8 at
+# 10 s (64 random belts).
+SUBSTEP_ITERATIONS = 10
 
 
 def _balance(p: BeltParams, v0, integral, load_mass, t_end, dt, v):
@@ -104,12 +108,15 @@ def _root(p: BeltParams, v0, integral, load_mass, t_end, dt):
     hi = jnp.maximum(v0, 0.0) + dt * p.max_force / mass + pad
     # The controller's band: full force below the first edge, none above the second.
     gain = (p.kp + dt * p.ki) / p.max_force
-    for edge in (p.setpoint - (1.0 + SATURATION_BLEND - integral) / gain,
-                 p.setpoint - (-SATURATION_BLEND - integral) / gain):
+    for edge in (
+        p.setpoint - (1.0 + SATURATION_BLEND - integral) / gain,
+        p.setpoint - (-SATURATION_BLEND - integral) / gain,
+    ):
         inside = (edge > lo) & (edge < hi)
         value, _ = _balance(p, v0, integral, load_mass, t_end, dt, jnp.where(inside, edge, v0))
         lo = jnp.where(inside & (value <= 0), edge, lo)
         hi = jnp.where(inside & (value >= 0), edge, hi)
+
     def iterate(i, bracket):
         x, lo, hi = bracket
         value, derivative = _balance(p, v0, integral, load_mass, t_end, dt, x)

@@ -32,7 +32,10 @@ def unclip(y: Float[Array, "*n"], blend: float = SATURATION_BLEND) -> Float[Arra
 
 
 def pi_rates(
-    error: Float[Array, " n"], integral: Float[Array, " n"], kp: Float[Array, " n"], ki: Float[Array, " n"],
+    error: Float[Array, " n"],
+    integral: Float[Array, " n"],
+    kp: Float[Array, " n"],
+    ki: Float[Array, " n"],
     tracking_time: float = TRACKING_TIME,
 ) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
     """PI law in output units (fraction of full scale): (output in [0, 1], d(integral)/dt).
@@ -64,9 +67,16 @@ LINE_SEARCH = 0.5 ** np.arange(12.0)  # step fractions tried along each Newton d
 
 
 def pi_implicit(
-    error_base: Float[Array, " n"], response: Float[Array, "n n"], integral: Float[Array, " n"],
-    output: Float[Array, " n"], integral_rate: Float[Array, " n"], kp: Float[Array, " n"], ki: Float[Array, " n"],
-    dt, theta: float = 1.0, tracking_time: float = TRACKING_TIME,
+    error_base: Float[Array, " n"],
+    response: Float[Array, "n n"],
+    integral: Float[Array, " n"],
+    output: Float[Array, " n"],
+    integral_rate: Float[Array, " n"],
+    kp: Float[Array, " n"],
+    ki: Float[Array, " n"],
+    dt,
+    theta: float = 1.0,
+    tracking_time: float = TRACKING_TIME,
 ) -> tuple[Float[Array, " n"], Float[Array, " n"], Bool[Array, ""]]:
     """PI controllers solved together with the plant they drive over one step of dt:
     (output, integral, whether the solve converged).

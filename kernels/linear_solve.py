@@ -8,7 +8,8 @@ differentiation through the iterations, and they reach whatever the operator clo
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax.numpy as jnp
 from jax import lax

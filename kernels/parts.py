@@ -22,8 +22,12 @@ def exchange(
 
 
 def cure(
-    alpha: Float[Array, "*p"], T: Float[Array, "*p"], A: Float[Array, ""], Ea: Float[Array, ""],
-    n: Float[Array, ""], dt: float,
+    alpha: Float[Array, "*p"],
+    T: Float[Array, "*p"],
+    A: Float[Array, ""],
+    Ea: Float[Array, ""],
+    n: Float[Array, ""],
+    dt: float,
 ) -> Float[Array, "*p"]:
     """Cure degree after dt at temperature T (°C) for dα/dt = A·exp(−Ea/(R·T))·(1−α)^n.
 

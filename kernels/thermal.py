@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -93,7 +92,7 @@ class Face:
 
 
 # Per array axis: (low side, high side); None is adiabatic.
-Boundaries = tuple[tuple[Optional[Face], Optional[Face]], ...]
+Boundaries = tuple[tuple[Face | None, Face | None], ...]
 
 
 # ---------------------------------------------------------------------------------------------- builders
@@ -107,8 +106,10 @@ def face_conductance(k_cell: Field, spacing: tuple[float, ...]) -> tuple[Field, 
     array per axis, shape of `k_cell` with +1 along that axis; the boundary faces are 0.
     """
     if len(spacing) != k_cell.ndim:
-        raise ValueError(f"face_conductance: got {len(spacing)} spacings for a {k_cell.ndim}-D k field; "
-                         "give one spacing per array axis, axis 0 first")
+        raise ValueError(
+            f"face_conductance: got {len(spacing)} spacings for a {k_cell.ndim}-D k field; "
+            "give one spacing per array axis, axis 0 first"
+        )
     out = []
     for axis, dx in enumerate(spacing):
         n = k_cell.shape[axis]
@@ -135,8 +136,9 @@ def robin(h: SlabLike, T_fluid: SlabLike, k_edge: SlabLike, dx: float) -> Face:
 
     A = 1/(dx·(1/h + dx/(2k))), written without 1/h so h = 0 (and its gradient) is fine.
     """
-    return Face(conductance=2.0 * h * k_edge / (dx * (2.0 * k_edge + h * dx)), temperature=T_fluid,
-                contact=2.0 * k_edge / dx**2)
+    return Face(
+        conductance=2.0 * h * k_edge / (dx * (2.0 * k_edge + h * dx)), temperature=T_fluid, contact=2.0 * k_edge / dx**2
+    )
 
 
 def neumann(q: SlabLike, k_edge: SlabLike, dx: float) -> Face:
@@ -157,7 +159,7 @@ def _slab(x, shape: tuple[int, ...], axis: int):
     """Face entry ready to broadcast against the edge slab; scalars stay scalars (cheap uniform case)."""
     if np.ndim(x) == 0:
         return x
-    slab = shape[:axis] + (1,) + shape[axis + 1:]
+    slab = shape[:axis] + (1,) + shape[axis + 1 :]
     return jnp.broadcast_to(x, slab)
 
 
@@ -239,8 +241,9 @@ def linearised(boundaries: Boundaries, T: Field) -> Boundaries:
                 faces.append(face)
                 continue
             G = _slab(face.contact, T.shape, axis)
-            _, slope = _radiating_face(_edge(T, axis, side), G, _slab(face.radiation, T.shape, axis),
-                                       _slab(face.temperature, T.shape, axis))
+            _, slope = _radiating_face(
+                _edge(T, axis, side), G, _slab(face.radiation, T.shape, axis), _slab(face.temperature, T.shape, axis)
+            )
             faces.append(Face(conductance=face.conductance + G * (1.0 - slope), contact=face.contact))
         out.append(tuple(faces))
     return tuple(out)
@@ -249,10 +252,12 @@ def linearised(boundaries: Boundaries, T: Field) -> Boundaries:
 def _check_conductance(G, shape: tuple[int, ...], axis: int) -> None:
     if np.ndim(G) == 0:
         return
-    want = shape[:axis] + (shape[axis] + 1,) + shape[axis + 1:]
+    want = shape[:axis] + (shape[axis] + 1,) + shape[axis + 1 :]
     if tuple(G.shape) != want:
-        raise ValueError(f"conductance[{axis}] has shape {tuple(G.shape)}; for a field of shape {shape} it "
-                         f"must be a scalar or have shape {want} (one entry per face along axis {axis})")
+        raise ValueError(
+            f"conductance[{axis}] has shape {tuple(G.shape)}; for a field of shape {shape} it "
+            f"must be a scalar or have shape {want} (one entry per face along axis {axis})"
+        )
 
 
 def _neighbours(T: Field, axis: int) -> tuple[Field, Field]:
@@ -298,8 +303,10 @@ def _axis_power(T: Field, G, faces, axis: int, linear_only: bool) -> Field:
 def _power(T: Field, coeffs: Coefficients, boundaries: Boundaries, source, linear_only: bool) -> Field:
     """Net power density into each cell, W/m³ (`linear_only`: the homogeneous linear part L·T)."""
     if len(coeffs.conductance) != T.ndim or len(boundaries) != T.ndim:
-        raise ValueError(f"a {T.ndim}-D field needs {T.ndim} conductances and {T.ndim} boundary pairs; got "
-                         f"{len(coeffs.conductance)} and {len(boundaries)}")
+        raise ValueError(
+            f"a {T.ndim}-D field needs {T.ndim} conductances and {T.ndim} boundary pairs; got "
+            f"{len(coeffs.conductance)} and {len(boundaries)}"
+        )
     terms = [_axis_power(T, G, boundaries[axis], axis, linear_only) for axis, G in enumerate(coeffs.conductance)]
     if not _static_zero(coeffs.sink):
         terms.append(-coeffs.sink * T)
@@ -338,8 +345,9 @@ def _infer_shape(coeffs: Coefficients) -> tuple[int, ...] | None:
     return None
 
 
-def _loss_rates(coeffs: Coefficients, boundaries: Boundaries, shape: tuple[int, ...], T_max=None,
-                reduce_faces: bool = False):
+def _loss_rates(
+    coeffs: Coefficients, boundaries: Boundaries, shape: tuple[int, ...], T_max=None, reduce_faces: bool = False
+):
     """Per cell, W/(m³·K): (Σ conductances of its interior faces, sink + boundary-face conductances).
 
     These are the off-diagonal row sum and the extra diagonal of −L (the linear operator of
@@ -356,7 +364,7 @@ def _loss_rates(coeffs: Coefficients, boundaries: Boundaries, shape: tuple[int, 
         for side, face in enumerate(boundaries[axis]):
             if face is None:
                 continue
-            entry = jnp.max if reduce_faces else (lambda x: _slab(x, shape, axis))
+            entry = jnp.max if reduce_faces else (lambda x, axis=axis: _slab(x, shape, axis))
             rate = entry(face.conductance)
             if T_max is not None and not _static_zero(face.radiation):
                 # The radiation linearised at T_max, in series with the half cell before the face.
@@ -367,8 +375,13 @@ def _loss_rates(coeffs: Coefficients, boundaries: Boundaries, shape: tuple[int, 
 
 
 @functools.partial(jax.jit, static_argnames=("shape",))  # one small program instead of many eager ops
-def stable_dt(coeffs: Coefficients, boundaries: Boundaries, T_max: float = 1000.0, safety: float = 0.9,
-              shape: tuple[int, ...] | None = None):
+def stable_dt(
+    coeffs: Coefficients,
+    boundaries: Boundaries,
+    T_max: float = 1000.0,
+    safety: float = 0.9,
+    shape: tuple[int, ...] | None = None,
+):
     """Largest stable forward-Euler dt in s, times `safety`: 2/λ_max of the linearised operator.
 
     λ_max is bounded by Gershgorin on the rows of (1/ρc)·L: (1/ρc)·(2·Σ face conductances + D + Σ A +
@@ -389,22 +402,35 @@ def stable_dt(coeffs: Coefficients, boundaries: Boundaries, T_max: float = 1000.
     return safety * 2.0 / jnp.max(row)
 
 
-def check_dt(dt: float, coeffs: Coefficients, boundaries: Boundaries, T_max: float = 1000.0,
-             shape: tuple[int, ...] | None = None) -> None:
+def check_dt(
+    dt: float, coeffs: Coefficients, boundaries: Boundaries, T_max: float = 1000.0, shape: tuple[int, ...] | None = None
+) -> None:
     """Raise ValueError if an explicit dt (s) is above the stability limit. Eager code only (not in jit)."""
     limit = float(stable_dt(coeffs, boundaries, T_max=T_max, safety=1.0, shape=shape))
     if dt > limit:
-        raise ValueError(f"explicit thermal dt = {dt:g} s is above the stability limit {limit:g} s (for "
-                         f"temperatures up to {T_max:g} °C); take dt ≤ {0.9 * limit:g} s or an implicit method")
+        raise ValueError(
+            f"explicit thermal dt = {dt:g} s is above the stability limit {limit:g} s (for "
+            f"temperatures up to {T_max:g} °C); take dt ≤ {0.9 * limit:g} s or an implicit method"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- implicit
 
 
-def implicit_increments(T: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike, dt,
-                        theta: float = 1.0, *, boundaries_end: Boundaries | None = None,
-                        source_end: FieldLike | None = None, loads=None, tol: float | None = None,
-                        maxiter: int | None = None):
+def implicit_increments(
+    T: Field,
+    coeffs: Coefficients,
+    boundaries: Boundaries,
+    source: FieldLike,
+    dt,
+    theta: float = 1.0,
+    *,
+    boundaries_end: Boundaries | None = None,
+    source_end: FieldLike | None = None,
+    loads=None,
+    tol: float | None = None,
+    maxiter: int | None = None,
+):
     """The increment δ = T¹ − T⁰ of one θ-step, and the responses of the step to extra loads.
 
     The θ-scheme ρc·δ/dt = (1−θ)·P⁰(T⁰) + θ·P¹(T¹), with P the power density of `power_density`
@@ -448,18 +474,48 @@ def implicit_increments(T: Field, coeffs: Coefficients, boundaries: Boundaries, 
     return x[0], x[1:], info
 
 
-def implicit_step_with_info(T: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike, dt,
-                            theta: float = 1.0, tol: float | None = None, maxiter: int | None = None, *,
-                            boundaries_end: Boundaries | None = None, source_end: FieldLike | None = None):
+def implicit_step_with_info(
+    T: Field,
+    coeffs: Coefficients,
+    boundaries: Boundaries,
+    source: FieldLike,
+    dt,
+    theta: float = 1.0,
+    tol: float | None = None,
+    maxiter: int | None = None,
+    *,
+    boundaries_end: Boundaries | None = None,
+    source_end: FieldLike | None = None,
+):
     """`implicit_step`, also returning the CG status (`linear_solve.CGInfo`) — check `info.converged`."""
-    delta, _, info = implicit_increments(T, coeffs, boundaries, source, dt, theta, boundaries_end=boundaries_end,
-                                         source_end=source_end, tol=tol, maxiter=maxiter)
+    delta, _, info = implicit_increments(
+        T,
+        coeffs,
+        boundaries,
+        source,
+        dt,
+        theta,
+        boundaries_end=boundaries_end,
+        source_end=source_end,
+        tol=tol,
+        maxiter=maxiter,
+    )
     return T + delta, info
 
 
-def implicit_step(T: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike, dt,
-                  theta: float = 1.0, tol: float | None = None, maxiter: int | None = None, *,
-                  boundaries_end: Boundaries | None = None, source_end: FieldLike | None = None) -> Field:
+def implicit_step(
+    T: Field,
+    coeffs: Coefficients,
+    boundaries: Boundaries,
+    source: FieldLike,
+    dt,
+    theta: float = 1.0,
+    tol: float | None = None,
+    maxiter: int | None = None,
+    *,
+    boundaries_end: Boundaries | None = None,
+    source_end: FieldLike | None = None,
+) -> Field:
     """One θ-step of dt seconds: θ = 1 backward Euler, θ = 0.5 Crank–Nicolson (see `implicit_increments`).
 
     Conduction, sink and face conductances are implicit, radiation linearly implicit (its tangent at
@@ -467,18 +523,27 @@ def implicit_step(T: Field, coeffs: Coefficients, boundaries: Boundaries, source
     at the start). `tol` is CG's relative residual (default 1e-10 in float64, 1e-5 in float32),
     `maxiter` its iteration cap (default 1000 + 10·max(shape)).
     """
-    return implicit_step_with_info(T, coeffs, boundaries, source, dt, theta, tol, maxiter,
-                                   boundaries_end=boundaries_end, source_end=source_end)[0]
+    return implicit_step_with_info(
+        T, coeffs, boundaries, source, dt, theta, tol, maxiter, boundaries_end=boundaries_end, source_end=source_end
+    )[0]
 
 
 STEADY_NEWTON_STEPS = 20  # radiation converges in ≤ 6 (quadratic); linear problems in 1
 
 
-def steady_state(T_guess: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike,
-                 tol: float | None = None, maxiter: int | None = None, newton_steps: int = STEADY_NEWTON_STEPS):
+def steady_state(
+    T_guess: Field,
+    coeffs: Coefficients,
+    boundaries: Boundaries,
+    source: FieldLike,
+    tol: float | None = None,
+    maxiter: int | None = None,
+    newton_steps: int = STEADY_NEWTON_STEPS,
+):
     """Steady temperature field (°C): Newton on P(T) = 0 from `T_guess`, each step one CG solve
     (implicit step with dt = ∞). Needs some fixed-temperature path (a face conductance, a sink or
     radiation); an insulated domain has no unique steady state."""
+
     def newton(i, T):
         return implicit_step(T, coeffs, boundaries, source, jnp.inf, 1.0, tol, maxiter)
 

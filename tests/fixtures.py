@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from jax import lax
+from tolerances import DTYPES
 
 import twin
-from tolerances import DTYPES
 from twin.kernels import thermal as th
 
 # ----------------------------------------------------------------------------------------- scene specs
@@ -43,27 +43,57 @@ def scene_2d() -> dict[str, Any]:
         },
         "ambient": {"temperature": 15.0, "h": 2.5},
         "heaters": {
-            "oven_1": {"box": [[10.0, 3.0], [14.0, 6.0]], "power": 40000.0, "setpoint": 120.0,
-                       "sensor": [12.0, 4.5], "efficiency": 0.95},
+            "oven_1": {
+                "box": [[10.0, 3.0], [14.0, 6.0]],
+                "power": 40000.0,
+                "setpoint": 120.0,
+                "sensor": [12.0, 4.5],
+                "efficiency": 0.95,
+            },
         },
         "hvac": {"ahu_1": {"box": [[30.0, 8.0], [32.0, 10.0]], "supply_temperature": 16.0, "airflow": 2.5}},
         "conveyors": {
             "main": {
                 "path": [[2.0, 4.0], [30.0, 4.0], [30.0, 10.0]],
                 "speed": 0.05,
-                "parts": {"spacing": 1.2, "mass": 2.5, "c_p": 900.0, "area": 0.3, "h": 15.0,
-                          "cure": {"A": 1.0e5, "Ea": 6.0e4}},
+                "parts": {
+                    "spacing": 1.2,
+                    "mass": 2.5,
+                    "c_p": 900.0,
+                    "area": 0.3,
+                    "h": 15.0,
+                    "cure": {"A": 1.0e5, "Ea": 6.0e4},
+                },
                 "segments": {  # path length 34 m: preheat 12 m, oven the remaining 22 m
-                    "preheat": {"length": 12, "speed": 0.04, "mass_per_length": 8.0, "rolling_resistance": 0.02,
-                                "wear": 0.1, "wear_rate": 0.01},
-                    "oven": {"viscous_drag": 40.0,
-                             "motor": {"max_force": 3000.0, "max_speed": 0.2, "kp": 2000.0, "ki": 1000.0,
-                                       "current_per_force": 1.5e-3, "no_load_current": 0.8, "resistance": 1.5,
-                                       "fixed_loss": 80.0, "position": [30.5, 10.5]}},
+                    "preheat": {
+                        "length": 12,
+                        "speed": 0.04,
+                        "mass_per_length": 8.0,
+                        "rolling_resistance": 0.02,
+                        "wear": 0.1,
+                        "wear_rate": 0.01,
+                    },
+                    "oven": {
+                        "viscous_drag": 40.0,
+                        "motor": {
+                            "max_force": 3000.0,
+                            "max_speed": 0.2,
+                            "kp": 2000.0,
+                            "ki": 1000.0,
+                            "current_per_force": 1.5e-3,
+                            "no_load_current": 0.8,
+                            "resistance": 1.5,
+                            "fixed_loss": 80.0,
+                            "position": [30.5, 10.5],
+                        },
+                    },
                 },
             },
-            "packing": {"path": [[2.0, 11.0], [20.0, 11.0]], "speed": 0.1,
-                        "parts": {"spacing": 2.0, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0}},
+            "packing": {
+                "path": [[2.0, 11.0], [20.0, 11.0]],
+                "speed": 0.1,
+                "parts": {"spacing": 2.0, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0},
+            },
         },
         "robots": {
             "r1": {"base": [20.0, 5.0], "conveyor": "main", "pick_at": 18.0},
@@ -98,13 +128,16 @@ def scene_3d() -> dict[str, Any]:
             "z_max": {"type": "robin", "h": 5.0, "temperature": 0.0},
         },
         "heaters": {"h1": {"box": [[1, 1, 0.5], [2, 2, 2]], "power": 5000, "setpoint": 60, "sensor": [1.5, 1.5, 1.0]}},
-        "conveyors": {"line": {
-            "path": [[1, 5, 1], [19, 5, 1]], "speed": 0.2,
-            "segments": {  # 18 m; the last gives its length too, so the two must add up
-                "infeed": {"length": 6.0, "motor": {"max_force": 800.0, "position": [7.0, 5.5, 0.5]}},
-                "outfeed": {"length": 12, "speed": 0.3, "motor": {"max_speed": 0.4}},
-            },
-        }},
+        "conveyors": {
+            "line": {
+                "path": [[1, 5, 1], [19, 5, 1]],
+                "speed": 0.2,
+                "segments": {  # 18 m; the last gives its length too, so the two must add up
+                    "infeed": {"length": 6.0, "motor": {"max_force": 800.0, "position": [7.0, 5.5, 0.5]}},
+                    "outfeed": {"length": 12, "speed": 0.3, "motor": {"max_speed": 0.4}},
+                },
+            }
+        },
         "sensors": {
             "air": {"kind": "air_temperature", "period": 60, "position": [10, 5, 3]},
             "outfeed_speed": {"kind": "belt_speed", "period": 2.0, "target": "line.outfeed", "unit": "m/min"},
@@ -125,8 +158,14 @@ def belt_in_still_air(T_air=20.0, T0=80.0, speed=0.1, spacing=100.0) -> dict:
             "belt": {
                 "path": [[0.25, 1.0], [19.75, 1.0]],
                 "speed": speed,
-                "parts": {"spacing": spacing, "mass": 2.0, "c_p": 500.0, "area": 0.1, "h": 10.0,
-                          "initial_temperature": T0},
+                "parts": {
+                    "spacing": spacing,
+                    "mass": 2.0,
+                    "c_p": 500.0,
+                    "area": 0.1,
+                    "h": 10.0,
+                    "initial_temperature": T0,
+                },
             }
         },
     }
@@ -134,34 +173,61 @@ def belt_in_still_air(T_air=20.0, T0=80.0, speed=0.1, spacing=100.0) -> dict:
 
 def small_line() -> dict:
     """Every coupled piece on a coarse 2D grid: zones, all face types, heater, HVAC, parts, robots."""
-    return copy.deepcopy({
-        "name": "small_line",
-        "grid": {"size": [8.0, 4.0], "spacing": 0.5, "thickness": 2.0},
-        "initial_temperature": 20.0,
-        "materials": {"air": {"k": 1.5, "rho_c": 1200.0}, "panel": {"k": 0.2, "rho_c": 5.0e4}},
-        "background": {"material": "air"},
-        "zones": {"oven": {"material": "panel", "box": [[2.0, 1.0], [4.0, 3.0]]},
-                  "chamber": {"k": 3.0, "rho_c": 1200.0, "box": [[2.5, 1.5], [3.5, 2.5]]}},
-        "ambient": {"temperature": 15.0, "h": 0.5},
-        "boundaries": {
-            "x_min": {"type": "robin", "h": 6.0, "temperature": 5.0},
-            "x_max": {"type": "dirichlet", "schedule": {"time": [0.0, 100.0], "value": [18.0, 25.0]}},
-            "y_min": {"type": "neumann", "flux": 20.0},
-            "y_max": {"type": "radiation", "emissivity": 0.8, "temperature": 0.0},
-        },
-        "heaters": {"h1": {"box": [[2.5, 1.5], [3.5, 2.5]], "power": 3000.0, "setpoint": 60.0,
-                           "sensor": [3.0, 2.25], "efficiency": 0.9}},
-        "hvac": {"cool": {"box": [[5.0, 0.5], [7.0, 3.5]], "supply_temperature": 12.0, "airflow": 0.05}},
-        "conveyors": {"belt": {"path": [[0.25, 2.0], [5.0, 2.0], [7.75, 3.0]], "speed": 0.093,
-                               "parts": {"spacing": 1.0, "mass": 1.5, "c_p": 900.0, "area": 0.2, "h": 25.0,
-                                         "initial_temperature": 20.0, "cure": {"A": 1.0e6, "Ea": 5.0e4, "n": 1.5}}}},
-        "robots": {"r1": {"base": [6.0, 3.5], "conveyor": "belt", "pick_at": 6.0},
-                   "r2": {"base": [7.0, 0.5], "conveyor": "belt", "pick_at": 7.0}},
-        "sensors": {"tc": {"kind": "air_temperature", "position": [3.0, 2.0], "period": 5.0},
-                    "p1": {"kind": "part_temperature", "target": "r1", "period": 5.0},
-                    "c1": {"kind": "cure", "target": "r2", "period": 5.0, "unit": "%"},
-                    "w": {"kind": "heater_power", "target": "h1", "period": 5.0, "unit": "kW"}},
-    })
+    return copy.deepcopy(
+        {
+            "name": "small_line",
+            "grid": {"size": [8.0, 4.0], "spacing": 0.5, "thickness": 2.0},
+            "initial_temperature": 20.0,
+            "materials": {"air": {"k": 1.5, "rho_c": 1200.0}, "panel": {"k": 0.2, "rho_c": 5.0e4}},
+            "background": {"material": "air"},
+            "zones": {
+                "oven": {"material": "panel", "box": [[2.0, 1.0], [4.0, 3.0]]},
+                "chamber": {"k": 3.0, "rho_c": 1200.0, "box": [[2.5, 1.5], [3.5, 2.5]]},
+            },
+            "ambient": {"temperature": 15.0, "h": 0.5},
+            "boundaries": {
+                "x_min": {"type": "robin", "h": 6.0, "temperature": 5.0},
+                "x_max": {"type": "dirichlet", "schedule": {"time": [0.0, 100.0], "value": [18.0, 25.0]}},
+                "y_min": {"type": "neumann", "flux": 20.0},
+                "y_max": {"type": "radiation", "emissivity": 0.8, "temperature": 0.0},
+            },
+            "heaters": {
+                "h1": {
+                    "box": [[2.5, 1.5], [3.5, 2.5]],
+                    "power": 3000.0,
+                    "setpoint": 60.0,
+                    "sensor": [3.0, 2.25],
+                    "efficiency": 0.9,
+                }
+            },
+            "hvac": {"cool": {"box": [[5.0, 0.5], [7.0, 3.5]], "supply_temperature": 12.0, "airflow": 0.05}},
+            "conveyors": {
+                "belt": {
+                    "path": [[0.25, 2.0], [5.0, 2.0], [7.75, 3.0]],
+                    "speed": 0.093,
+                    "parts": {
+                        "spacing": 1.0,
+                        "mass": 1.5,
+                        "c_p": 900.0,
+                        "area": 0.2,
+                        "h": 25.0,
+                        "initial_temperature": 20.0,
+                        "cure": {"A": 1.0e6, "Ea": 5.0e4, "n": 1.5},
+                    },
+                }
+            },
+            "robots": {
+                "r1": {"base": [6.0, 3.5], "conveyor": "belt", "pick_at": 6.0},
+                "r2": {"base": [7.0, 0.5], "conveyor": "belt", "pick_at": 7.0},
+            },
+            "sensors": {
+                "tc": {"kind": "air_temperature", "position": [3.0, 2.0], "period": 5.0},
+                "p1": {"kind": "part_temperature", "target": "r1", "period": 5.0},
+                "c1": {"kind": "cure", "target": "r2", "period": 5.0, "unit": "%"},
+                "w": {"kind": "heater_power", "target": "h1", "period": 5.0, "unit": "kW"},
+            },
+        }
+    )
 
 
 # ------------------------------------------------------------------------------ built scenes, shared

@@ -18,9 +18,21 @@ DT = 0.02  # s, substep
 
 
 def params(**kw) -> belt.BeltParams:
-    base = dict(setpoint=0.2, belt_mass=200.0, rolling_resistance=0.03, viscous_drag=50.0, wear=0.0, wear_rate=0.0,
-                max_force=2000.0, kp=5.0e3, ki=5.0e3, current_per_force=2e-3, no_load_current=1.0, resistance=2.0,
-                fixed_loss=50.0)
+    base = dict(
+        setpoint=0.2,
+        belt_mass=200.0,
+        rolling_resistance=0.03,
+        viscous_drag=50.0,
+        wear=0.0,
+        wear_rate=0.0,
+        max_force=2000.0,
+        kp=5.0e3,
+        ki=5.0e3,
+        current_per_force=2e-3,
+        no_load_current=1.0,
+        resistance=2.0,
+        fixed_loss=50.0,
+    )
     base.update(kw)
     return belt.BeltParams(**{k: jnp.atleast_1d(jnp.asarray(v, jnp.float64)) for k, v in base.items()})
 
@@ -75,6 +87,7 @@ def test_steady_current_is_no_load_current_plus_current_per_force_times_drag(loa
 
 def _explicit_euler(p, steps, dt):
     """Speeds over `steps` explicit-Euler substeps of the unloaded belt from rest."""
+
     def body(carry, _):
         v, z = carry
         force, rate = belt.motor_force(p, v, z)

@@ -18,8 +18,12 @@ ONE_STEP_F32_K = 1e-5
 
 def run_script(name: str, out: Path, *args: str) -> dict:
     """Run benchmarks/<name>.py in a fresh interpreter (its allocator settings stay out of this one)."""
-    done = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(out.read_text())
 
@@ -53,8 +57,9 @@ def test_scene_realtime_benchmark_runs_the_default_scene(tmp_path):
 
 
 def test_second_run_benchmark_times_cold_warm_and_off_runs(tmp_path):
-    result = run_script("second_run", tmp_path / "second_run.json", "--scene", "oven_wall_1d", "--duration", "60",
-                        "--repeats", "1")
+    result = run_script(
+        "second_run", tmp_path / "second_run.json", "--scene", "oven_wall_1d", "--duration", "60", "--repeats", "1"
+    )
     assert set(result["wall_s"]) == {"cold", "warm", "off"}
     assert all(len(mode["all"]) == 1 and mode["median"] > 0 for mode in result["wall_s"].values())
     assert result["cache_MB"] > 0  # the cold run wrote the cache the warm one read

@@ -14,7 +14,6 @@ import sys
 import h5py
 import pytest
 import yaml
-
 from fixtures import small_line
 
 TIMEOUT = 180  # s per process; a normal one takes a few seconds of JAX start-up and compilation
@@ -22,8 +21,9 @@ TIMEOUT = 180  # s per process; a normal one takes a few seconds of JAX start-up
 
 def twin(cwd, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}  # its tracebacks are opt-in
-    return subprocess.run([sys.executable, "-m", "twin", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "twin", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 def errors(stderr: str) -> list[str]:
@@ -80,30 +80,52 @@ def _line_on_a_1d_grid(tmp_path) -> str:
 
 
 BAD_INPUTS = [
-    pytest.param(["simulate", "+scene.zones.oven_shell.k=-3"],
-                 "twin simulate: error: scene.zones.oven_shell.k: -3.0 — conductivity must be > 0", id="negative-k"),
+    pytest.param(
+        ["simulate", "+scene.zones.oven_shell.k=-3"],
+        "twin simulate: error: scene.zones.oven_shell.k: -3.0 — conductivity must be > 0",
+        id="negative-k",
+    ),
     pytest.param(["simulate", "scene=no_such_line"], "scene: 'no_such_line' — no such scene", id="unknown-scene"),
     pytest.param(["simulate", "solver=runge_kutta"], "solver/runge_kutta", id="unknown-solver"),
     pytest.param(["simulate", "duration=-60"], "twin simulate: error: duration: -60", id="negative-duration"),
-    pytest.param(["simulate", "precision=float16"], "precision: 'float16' — did you mean 'float64'? allowed: float32, float64",
-                 id="bad-precision"),
+    pytest.param(
+        ["simulate", "precision=float16"],
+        "precision: 'float16' — did you mean 'float64'? allowed: float32, float64",
+        id="bad-precision",
+    ),
     pytest.param(["simulate", _bad_key_scene], "scene.conveyor", id="scene-file-bad-key"),
     pytest.param(["simulate", _broken_yaml], "broken.yaml:3", id="scene-file-yaml-syntax"),
     pytest.param(["simulat"], "twin: error: unknown command 'simulat'", id="unknown-command"),
     pytest.param(["simulate", "-m", "duration=60,-5"], "twin simulate: error: duration: -5", id="sweep-bad-value"),
     pytest.param(["simulate", "-m", "nokey=1,2"], "Could not override 'nokey'", id="sweep-unknown-key"),
-    pytest.param(["simulate", "+scene.sources.press.box=[[20.0,4.0],[22.0,5.0]]", "+scene.sources.press.power=-5"],
-                 "scene.sources.press.power: -5.0 — power must be ≥ 0 W", id="source-negative-power"),
-    pytest.param(["simulate", "solver=steady"], "scene.conveyors.main.parts: 'parts' — parts move", id="steady-with-parts"),
-    pytest.param(["simulate", _line_on_a_1d_grid], "scene.conveyors.belt.path[0]: [0.25, 2.0] — expected 1 coordinates [x]",
-                 id="1d-grid-2d-conveyor"),
-    pytest.param(["simulate", "+scene.sensors.wall={kind: surface_temperature, position: [10.0, 6.0], period: 10.0}"],
-                 "scene.sensors.wall.position: [10.0, 6.0] — a surface sensor must lie on a boundary face",
-                 id="surface-sensor-off-every-face"),
-    pytest.param(["simulate", "solver=backward_euler", "solver.dt=600"],
-                 "solver.dt: 600.0 — must be ≤ 30 s, half the part interval on conveyor 'main'", id="dt-above-a-bound"),
-    pytest.param(["simulate", "scene.boundaries.x_min.temperature=1.0e30", "duration=600"],
-                 "simulation: temperature field became non-finite at t = ", id="non-finite-run"),
+    pytest.param(
+        ["simulate", "+scene.sources.press.box=[[20.0,4.0],[22.0,5.0]]", "+scene.sources.press.power=-5"],
+        "scene.sources.press.power: -5.0 — power must be ≥ 0 W",
+        id="source-negative-power",
+    ),
+    pytest.param(
+        ["simulate", "solver=steady"], "scene.conveyors.main.parts: 'parts' — parts move", id="steady-with-parts"
+    ),
+    pytest.param(
+        ["simulate", _line_on_a_1d_grid],
+        "scene.conveyors.belt.path[0]: [0.25, 2.0] — expected 1 coordinates [x]",
+        id="1d-grid-2d-conveyor",
+    ),
+    pytest.param(
+        ["simulate", "+scene.sensors.wall={kind: surface_temperature, position: [10.0, 6.0], period: 10.0}"],
+        "scene.sensors.wall.position: [10.0, 6.0] — a surface sensor must lie on a boundary face",
+        id="surface-sensor-off-every-face",
+    ),
+    pytest.param(
+        ["simulate", "solver=backward_euler", "solver.dt=600"],
+        "solver.dt: 600.0 — must be ≤ 30 s, half the part interval on conveyor 'main'",
+        id="dt-above-a-bound",
+    ),
+    pytest.param(
+        ["simulate", "scene.boundaries.x_min.temperature=1.0e30", "duration=600"],
+        "simulation: temperature field became non-finite at t = ",
+        id="non-finite-run",
+    ),
 ]
 
 
@@ -157,10 +179,25 @@ def test_sweep_writes_one_run_dir_per_value(tmp_path):
 def test_compile_cache_keeps_compiled_programs_in_its_directory_unless_turned_off(tmp_path, enabled):
     cache = tmp_path / "cache"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_COMPILATION_CACHE", "HYDRA_FULL_ERROR"))}
-    done = subprocess.run([sys.executable, "-m", "twin", "simulate", "scene=oven_wall_1d", "duration=600",
-                           "progress=false", "render=false", f"compile_cache={str(enabled).lower()}",
-                           f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**env, "TWIN_CACHE_DIR": str(cache)}, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twin",
+            "simulate",
+            "scene=oven_wall_1d",
+            "duration=600",
+            "progress=false",
+            "render=false",
+            f"compile_cache={str(enabled).lower()}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**env, "TWIN_CACHE_DIR": str(cache)},
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     written = [f for f in cache.rglob("*") if f.is_file()] if cache.exists() else []
     assert bool(written) == enabled

@@ -15,12 +15,13 @@ from omegaconf import OmegaConf
 import twin
 from twin import cli
 from twin.run.config import SimulateConfig, check_run, simulate_config
-from twin.scene.files import shipped_scenes
 from twin.scene.convert import scene_from_mapping
+from twin.scene.files import shipped_scenes
 
 SCENES = sorted(shipped_scenes())
-SOLVERS = sorted(p.name.removesuffix(".yaml") for p in resources.files("twin.conf.solver").iterdir()
-                 if p.name.endswith(".yaml"))
+SOLVERS = sorted(
+    p.name.removesuffix(".yaml") for p in resources.files("twin.conf.solver").iterdir() if p.name.endswith(".yaml")
+)
 DOCS = pathlib.Path(__file__).parent.parent / "docs" / "simulate.md"
 
 
@@ -41,8 +42,20 @@ def test_there_is_something_to_compose():
 @pytest.mark.parametrize("scene", SCENES)
 def test_every_scene_and_solver_composes_and_validates(scene, solver):
     data = _compose([f"scene={scene}", f"solver={solver}"])
-    assert set(data) == {"scene", "solver", "duration", "precision", "device", "snapshot_every", "progress", "render",
-                         "overwrite", "checkpoint_every", "compile_cache", "limits"}
+    assert set(data) == {
+        "scene",
+        "solver",
+        "duration",
+        "precision",
+        "device",
+        "snapshot_every",
+        "progress",
+        "render",
+        "overwrite",
+        "checkpoint_every",
+        "compile_cache",
+        "limits",
+    }
     run = simulate_config(data)
     assert isinstance(run, SimulateConfig)
     assert run.solver.method == solver  # the file name is the method it selects
@@ -57,7 +70,12 @@ def test_defaults_are_the_default_scene_and_explicit_solver():
     assert data["scene"]["name"] == "gigafactory_cell"
     assert run.solver == twin.Solver()  # conf/solver/explicit.yaml restates the dataclass defaults
     assert (run.duration, run.precision, run.device, run.snapshot_every, run.render) == (
-        3600.0, "float32", "auto", 300.0, True)
+        3600.0,
+        "float32",
+        "auto",
+        300.0,
+        True,
+    )
 
 
 def test_scene_yaml_by_path_composes(tmp_path):
@@ -84,14 +102,24 @@ def test_docs_name_every_run_and_solver_key():
     assert not missing, f"docs/simulate.md does not document: {missing}"
 
 
-@pytest.mark.parametrize("override, call, line", [
-    ("solver.dt=-1", lambda: twin.Solver(dt=-1), "solver.dt: -1.0 — time step must be > 0 s"),
-    ("solver.safety=1.5", lambda: twin.Solver(safety=1.5),
-     "solver.safety: 1.5 — fraction of the stable step must be in (0, 1] (above 1 the explicit step is unstable)"),
-    ("limits.steps=0", lambda: twin.Limits(steps=0), "limits.steps: 0 — time-step limit must be ≥ 1"),
-    ("duration=-60", lambda: check_run(-60, "float32", 300.0, "auto", twin.Solver()),
-     "duration: -60.0 — simulated line time must be > 0 s"),
-])
+@pytest.mark.parametrize(
+    "override, call, line",
+    [
+        ("solver.dt=-1", lambda: twin.Solver(dt=-1), "solver.dt: -1.0 — time step must be > 0 s"),
+        (
+            "solver.safety=1.5",
+            lambda: twin.Solver(safety=1.5),
+            "solver.safety: 1.5 — fraction of the stable step must be in (0, 1] "
+            "(above 1 the explicit step is unstable)",
+        ),
+        ("limits.steps=0", lambda: twin.Limits(steps=0), "limits.steps: 0 — time-step limit must be ≥ 1"),
+        (
+            "duration=-60",
+            lambda: check_run(-60, "float32", 300.0, "auto", twin.Solver()),
+            "duration: -60.0 — simulated line time must be > 0 s",
+        ),
+    ],
+)
 def test_a_bad_run_value_reads_the_same_from_python_and_the_command_line(override, call, line):
     with pytest.raises(twin.TwinInputError) as from_python:
         call()

@@ -16,8 +16,7 @@ SLOPE_JUMP_ATOL = 1e-6  # finite-difference slope change across a C¹ join, for 
 def test_smooth_clip_is_exact_outside_the_blends_and_c1():
     b = control.SATURATION_BLEND
     u = jnp.asarray([-1.0, -b - 1e-9, b + 1e-9, 0.5, 1 - b - 1e-9, 1 + b + 1e-9, 3.0])
-    np.testing.assert_allclose(control.smooth_clip(u), [0.0, 0.0, b + 1e-9, 0.5, 1 - b - 1e-9, 1.0, 1.0],
-                               atol=1e-15)
+    np.testing.assert_allclose(control.smooth_clip(u), [0.0, 0.0, b + 1e-9, 0.5, 1 - b - 1e-9, 1.0, 1.0], atol=1e-15)
     slope = jax.vmap(jax.grad(control.smooth_clip))
     for join in (-b, b, 1 - b, 1 + b):
         left, right = slope(jnp.asarray([join - 1e-8, join + 1e-8]))
@@ -37,8 +36,9 @@ def test_pi_brings_a_lumped_oven_to_its_setpoint_without_windup(dt):
         # T¹ = (T⁰ + dt·(P·u + G·Ta)/C)/(1 + dt·G/C): affine in u; error = setpoint − T¹.
         scale = 1.0 / (1.0 + dt * G / C)
         T_off = (T + dt * G * Ta / C) * scale
-        u, integral, _ = control.pi_implicit(setpoint - T_off, jnp.asarray([[dt * P / C * scale]]), integral, u,
-                                             ki * (setpoint - T), kp, ki, dt)
+        u, integral, _ = control.pi_implicit(
+            setpoint - T_off, jnp.asarray([[dt * P / C * scale]]), integral, u, ki * (setpoint - T), kp, ki, dt
+        )
         T = T_off + dt * P / C * scale * u
         return (T, integral, u), (T[0], u[0])
 
@@ -56,6 +56,7 @@ PI_RESIDUAL_ATOL = 1e-9  # output fraction; the solve stops at 100 ulps of the r
 
 def _pi_reference(error_base, K, z0, kp, ki, dt, tracking_time=control.TRACKING_TIME):
     """One controller solved by bisection on its raw output r (the residual increases in r)."""
+
     def residual(r):
         u = float(control.smooth_clip(jnp.asarray(r)))
         e = error_base - K * u
@@ -74,23 +75,45 @@ def _pi_reference(error_base, K, z0, kp, ki, dt, tracking_time=control.TRACKING_
 def test_implicit_pi_matches_a_bisection_reference(error_base, response, dt):
     """Saturated high (the heater cannot reach the setpoint), saturated low, in the blend, in range."""
     args = dict(kp=0.1, ki=1e-3)
-    u, z, converged = control.pi_implicit(jnp.asarray([error_base]), jnp.asarray([[response]]), jnp.zeros(1),
-                                          jnp.zeros(1), jnp.zeros(1), jnp.asarray([args["kp"]]),
-                                          jnp.asarray([args["ki"]]), dt)
+    u, z, converged = control.pi_implicit(
+        jnp.asarray([error_base]),
+        jnp.asarray([[response]]),
+        jnp.zeros(1),
+        jnp.zeros(1),
+        jnp.zeros(1),
+        jnp.asarray([args["kp"]]),
+        jnp.asarray([args["ki"]]),
+        dt,
+    )
     assert bool(converged)
-    assert float(u[0]) == pytest.approx(_pi_reference(error_base, response, 0.0, dt=dt, **args),
-                                        abs=PI_RESIDUAL_ATOL)
+    assert float(u[0]) == pytest.approx(_pi_reference(error_base, response, 0.0, dt=dt, **args), abs=PI_RESIDUAL_ATOL)
 
 
 def test_implicit_pi_holds_the_setpoint_in_the_steady_limit():
     """dt → ∞: zero error where the output can reach it, the limit where it cannot; coupled heaters."""
     K = jnp.asarray([[200.0, 80.0], [60.0, 150.0]])  # two heaters warming each other's thermostat
-    u, _, converged = control.pi_implicit(jnp.asarray([40.0, 30.0]), K, jnp.zeros(2), jnp.zeros(2), jnp.zeros(2),
-                                          jnp.full(2, 0.1), jnp.full(2, 1e-3), 1e15)
+    u, _, converged = control.pi_implicit(
+        jnp.asarray([40.0, 30.0]),
+        K,
+        jnp.zeros(2),
+        jnp.zeros(2),
+        jnp.zeros(2),
+        jnp.full(2, 0.1),
+        jnp.full(2, 1e-3),
+        1e15,
+    )
     np.testing.assert_allclose(np.asarray(jnp.asarray([40.0, 30.0]) - K @ u), 0.0, atol=1e-9)
     assert bool(converged)
-    u, _, _ = control.pi_implicit(jnp.asarray([400.0]), jnp.asarray([[200.0]]), jnp.zeros(1), jnp.zeros(1),
-                                  jnp.zeros(1), jnp.asarray([0.1]), jnp.asarray([1e-3]), 1e15)
+    u, _, _ = control.pi_implicit(
+        jnp.asarray([400.0]),
+        jnp.asarray([[200.0]]),
+        jnp.zeros(1),
+        jnp.zeros(1),
+        jnp.zeros(1),
+        jnp.asarray([0.1]),
+        jnp.asarray([1e-3]),
+        1e15,
+    )
     assert float(u[0]) == 1.0  # 200 K at full power cannot close a 400 K error
 
 

@@ -21,11 +21,11 @@ import time
 
 import pytest
 import yaml
-
-import twin
 from fixtures import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
+
+import twin
 from twin.run import checkpoint
 from twin.run.files import _json_numbers
 from twin.scene.files import MAX_DEPTH, read_scene_mapping
@@ -45,21 +45,29 @@ SCENE_FILES = [  # (file name, bytes, what the one-line error names)
     pytest.param("env.yaml", _scene_text(name="${oc.env:HOME}").encode(), "scene.name", id="env-interpolation"),
     pytest.param("escaped.yaml", _scene_text(name="\\${oc.env:HOME}").encode(), "scene.name", id="escaped-env"),
     pytest.param("resolver.yaml", _scene_text(name="${foo:bar}").encode(), "scene.name", id="unknown-resolver"),
-    pytest.param("number.yaml", _scene_text(initial_temperature="${oc.env:SECRET}").encode(),
-                 "scene.initial_temperature", id="env-in-a-number"),
-    pytest.param("nested.yaml", _scene_text(ambient={"T": "${now:%H}"}).encode(), "scene.ambient.T",
-                 id="resolver-deep-inside"),
+    pytest.param(
+        "number.yaml",
+        _scene_text(initial_temperature="${oc.env:SECRET}").encode(),
+        "scene.initial_temperature",
+        id="env-in-a-number",
+    ),
+    pytest.param(
+        "nested.yaml", _scene_text(ambient={"T": "${now:%H}"}).encode(), "scene.ambient.T", id="resolver-deep-inside"
+    ),
     pytest.param("defaults.yaml", _scene_text(defaults=["base"]).encode(), "scene.defaults", id="defaults-list"),
     pytest.param("latin1.yaml", "name: caf\xe9\n".encode("latin-1"), "latin1.yaml:1", id="latin-1"),
     pytest.param("binary.yaml", bytes(range(256)) * 4, "binary.yaml:2", id="binary"),  # the first \n is byte 10
     pytest.param("deep.yaml", ("[" * 50_000 + "]" * 50_000 + "\n").encode(), "nested too deeply", id="deep-nesting"),
-    pytest.param("deep_map.yaml", ("{a: " * (MAX_DEPTH + 5) + "1" + "}" * (MAX_DEPTH + 5) + "\n").encode(),
-                 "nested too deeply", id="deep-mapping"),
+    pytest.param(
+        "deep_map.yaml",
+        ("{a: " * (MAX_DEPTH + 5) + "1" + "}" * (MAX_DEPTH + 5) + "\n").encode(),
+        "nested too deeply",
+        id="deep-mapping",
+    ),
     pytest.param("bomb.yaml", _alias_bomb().encode(), "too large a scene", id="alias-bomb"),
     pytest.param("list.yaml", b"- 1\n- 2\n", "a scene file must hold a mapping", id="not-a-mapping"),
     pytest.param("empty.yaml", b"", "a scene file must hold a mapping", id="empty-file"),
-    pytest.param("tag.yaml", b"name: !!python/object/apply:os.system ['true']\n", "not valid YAML",
-                 id="python-tag"),
+    pytest.param("tag.yaml", b"name: !!python/object/apply:os.system ['true']\n", "not valid YAML", id="python-tag"),
 ]
 
 
@@ -85,10 +93,12 @@ API_INPUTS = [  # (call, the key path the error names)
     pytest.param(lambda: twin.load_scene(42), "scene", id="load-scene-int"),
     pytest.param(lambda: twin.load_scene("gigafactory_cell", "name=x"), "overrides", id="overrides-a-string"),
     pytest.param(lambda: twin.load_scene("gigafactory_cell", ["name"]), "overrides", id="override-without-value"),
-    pytest.param(lambda: twin.load_scene("gigafactory_cell", ["name=${oc.env:HOME}"]), "scene.name",
-                 id="override-interpolation"),
-    pytest.param(lambda: twin.load_scene({**small_line(), "name": "${oc.env:HOME}"}), "scene.name",
-                 id="mapping-interpolation"),
+    pytest.param(
+        lambda: twin.load_scene("gigafactory_cell", ["name=${oc.env:HOME}"]), "scene.name", id="override-interpolation"
+    ),
+    pytest.param(
+        lambda: twin.load_scene({**small_line(), "name": "${oc.env:HOME}"}), "scene.name", id="mapping-interpolation"
+    ),
     pytest.param(lambda: twin.Solver(dt=-1.0), "solver.dt", id="solver-negative-dt"),
     pytest.param(lambda: twin.Solver(dt=math.nan), "solver.dt", id="solver-nan-dt"),
     pytest.param(lambda: twin.Solver(dt="1"), "solver.dt", id="solver-text-dt"),
@@ -132,8 +142,9 @@ SIMULATE_INPUTS = [  # (keyword arguments to twin.simulate, the key path named)
     pytest.param({"limits": {"steps": 10}}, "limits", id="limits-as-mapping"),
     pytest.param({"duration": 1e12}, "duration", id="too-many-steps"),
     pytest.param({"limits": twin.Limits(steps=10)}, "duration", id="steps-above-the-limit"),
-    pytest.param({"snapshot_every": 1e-3, "limits": twin.Limits(memory_GiB=1e-3)}, "snapshot_every",
-                 id="snapshots-above-memory"),
+    pytest.param(
+        {"snapshot_every": 1e-3, "limits": twin.Limits(memory_GiB=1e-3)}, "snapshot_every", id="snapshots-above-memory"
+    ),
 ]
 
 
@@ -145,11 +156,16 @@ def test_run_settings_are_refused_before_any_step(scene, kwargs, where):
 
 
 SIZE_DRIVERS = [  # (scene change, the key the memory estimate names)
-    pytest.param(lambda s: s["sensors"].update(fast={"kind": "air_temperature", "position": [4.0, 2.0],
-                                                     "period": 1e-12}), "scene.sensors.fast.period",
-                 id="sensor-period"),
-    pytest.param(lambda s: s["conveyors"]["belt"]["parts"].update(length=1e-9, min_gap=0.0),
-                 "scene.conveyors.belt.parts.length", id="tiny-parts"),
+    pytest.param(
+        lambda s: s["sensors"].update(fast={"kind": "air_temperature", "position": [4.0, 2.0], "period": 1e-12}),
+        "scene.sensors.fast.period",
+        id="sensor-period",
+    ),
+    pytest.param(
+        lambda s: s["conveyors"]["belt"]["parts"].update(length=1e-9, min_gap=0.0),
+        "scene.conveyors.belt.parts.length",
+        id="tiny-parts",
+    ),
     pytest.param(lambda s: s["grid"].update(spacing=0.001), "scene.grid.spacing", id="fine-grid"),
 ]
 
@@ -165,8 +181,9 @@ def test_a_run_too_large_for_memory_is_refused_naming_its_key(change, where):
 
 
 def test_metrics_json_has_no_bare_nan():
-    text = json.dumps(_json_numbers({"a": math.nan, "b": [1.0, math.inf], "c": {"d": -math.inf, "e": 2}}),
-                      allow_nan=False)
+    text = json.dumps(
+        _json_numbers({"a": math.nan, "b": [1.0, math.inf], "c": {"d": -math.inf, "e": 2}}), allow_nan=False
+    )
     assert json.loads(text) == {"a": None, "b": [1.0, None], "c": {"d": None, "e": 2}}
 
 
@@ -192,16 +209,22 @@ def _small_line_file(folder, file_name: str = "line.yaml", **extra):
 
 
 CLI_INPUTS = [  # (arguments, a phrase of the one line)
-    pytest.param(lambda d: [f"scene={_small_line_file(d, name='${oc.env:HOME}')}"], "scene.name",
-                 id="scene-file-interpolation"),
-    pytest.param(lambda d: [f"scene={_small_line_file(d, defaults=['x'])}"], "scene.defaults",
-                 id="scene-file-defaults"),
+    pytest.param(
+        lambda d: [f"scene={_small_line_file(d, name='${oc.env:HOME}')}"], "scene.name", id="scene-file-interpolation"
+    ),
+    pytest.param(
+        lambda d: [f"scene={_small_line_file(d, defaults=['x'])}"], "scene.defaults", id="scene-file-defaults"
+    ),
     pytest.param(lambda d: ["-m", "solver.dt=1.0,5.0", "duration=60"], "solver.dt: 5.0", id="sweep-later-dt"),
-    pytest.param(lambda d: ["-m", "scene.grid.spacing=0.25,1.5", "duration=60"], "covers no cell",
-                 id="sweep-later-grid"),
+    pytest.param(
+        lambda d: ["-m", "scene.grid.spacing=0.25,1.5", "duration=60"], "covers no cell", id="sweep-later-grid"
+    ),
     pytest.param(lambda d: ["duration=1e12"], "limits.steps", id="absurd-duration"),
-    pytest.param(lambda d: ["+scene.sensors.fast={kind: air_temperature, position: [10.0, 6.0], period: 1e-12}"],
-                 "scene.sensors.fast.period", id="absurd-sensor-period"),
+    pytest.param(
+        lambda d: ["+scene.sensors.fast={kind: air_temperature, position: [10.0, 6.0], period: 1e-12}"],
+        "scene.sensors.fast.period",
+        id="absurd-sensor-period",
+    ),
     pytest.param(lambda d: ["limits.memory_GiB=-1"], "limits.memory_GiB", id="negative-memory-limit"),
 ]
 
@@ -277,10 +300,14 @@ def test_a_refused_run_removes_only_the_folders_it_made(tmp_path):
     assert _tree(tmp_path) == before
 
 
-@pytest.mark.parametrize("make, phrase", [
-    (lambda d: (d / "afile").write_text("x") and "afile", "is a file"),
-    (lambda d: (d / "afile").write_text("x") and "afile/run", "lies under a file"),
-], ids=["run-dir-is-a-file", "run-dir-under-a-file"])
+@pytest.mark.parametrize(
+    "make, phrase",
+    [
+        (lambda d: (d / "afile").write_text("x") and "afile", "is a file"),
+        (lambda d: (d / "afile").write_text("x") and "afile/run", "lies under a file"),
+    ],
+    ids=["run-dir-is-a-file", "run-dir-under-a-file"],
+)
 def test_a_run_directory_that_cannot_be_one_is_refused(tmp_path, make, phrase):
     where = make(tmp_path)
     before = _tree(tmp_path)
@@ -300,8 +327,9 @@ def small_disk(tmp_path):
     def mount(size: str):
         folder = tmp_path / f"disk{len(mounted)}"
         folder.mkdir()
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+        )
         if proc.returncode != 0:
             pytest.skip(f"cannot mount a small file system here: {proc.stderr.strip()}")
         mounted.append(folder)
@@ -324,8 +352,9 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, small_disk, size, 
     disk = small_disk(size)
     proc = run_twin(tmp_path, "simulate", f"hydra.run.dir={disk}/run", "progress=false", *args)
     assert proc.returncode == 1, proc.stderr  # a fault, not bad input
-    assert errors(proc.stderr) == [f"twin simulate: error: cannot write {what} in {disk / 'run'}: No space left on "
-                                   "device"], proc.stderr
+    assert errors(proc.stderr) == [
+        f"twin simulate: error: cannot write {what} in {disk / 'run'}: No space left on device"
+    ], proc.stderr
     assert list(disk.iterdir()) == []
 
 
@@ -353,8 +382,13 @@ LONG_RUN = ["duration=28800", "checkpoint_every=null", "progress=false"]
 
 def _interrupt(cwd, delay: float, sig=signal.SIGINT) -> tuple[int, float, str]:
     """(exit status, seconds from the signal to the exit, stderr) of a long run signalled after `delay` s."""
-    proc = subprocess.Popen([sys.executable, "-m", "twin", "simulate", *LONG_RUN], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin", "simulate", *LONG_RUN],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(delay)
     sent = time.monotonic()
     proc.send_signal(sig)
@@ -365,8 +399,11 @@ def _interrupt(cwd, delay: float, sig=signal.SIGINT) -> tuple[int, float, str]:
 EXIT_WITHIN_S = 2.0  # s of wall time; measured 0.02–0.07 s, with room for a loaded machine
 
 
-@pytest.mark.parametrize("delay, sig", [(0.5, signal.SIGINT), (4.0, signal.SIGINT), (4.0, signal.SIGTERM)],
-                         ids=["int-while-importing", "int-while-compiling-or-stepping", "term"])
+@pytest.mark.parametrize(
+    "delay, sig",
+    [(0.5, signal.SIGINT), (4.0, signal.SIGINT), (4.0, signal.SIGTERM)],
+    ids=["int-while-importing", "int-while-compiling-or-stepping", "term"],
+)
 def test_a_signal_stops_the_run_at_once_and_keeps_nothing(tmp_path, delay, sig):
     status, took, err = _interrupt(tmp_path, delay, sig)
     assert status == 128 + sig and took < EXIT_WITHIN_S, (status, took, err)
@@ -390,16 +427,23 @@ def test_a_pick_before_a_processing_station_is_refused():
     spec = small_line()
     spec["conveyors"]["belt"]["stations"] = {"press": {"at": 3.0, "service_time": 10.0}}
     spec["robots"]["r1"]["pick_at"] = 2.5
-    with pytest.raises(twin.SceneError, match=r"^scene\.robots\.r1\.pick_at: 2\.5 — picks before processing "
-                                              r"station 'press'"):
+    with pytest.raises(
+        twin.SceneError,
+        match=r"^scene\.robots\.r1\.pick_at: 2\.5 — picks before processing "
+        r"station 'press'",
+    ):
         twin.scene_from_mapping(spec)
 
 
-@pytest.mark.parametrize("change, where", [
-    (lambda s: s["heaters"]["h1"].update(power=1e15), "scene.heaters.h1.power"),
-    (lambda s: s.update(initial_temperature=5000.0), "scene.initial_temperature"),
-    (lambda s: s["conveyors"]["belt"]["parts"].update(h=1e7), "scene.conveyors.belt.parts.h"),
-], ids=["heater-1e15-W", "initial-5000-C", "parts-h-1e7"])
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        (lambda s: s["heaters"]["h1"].update(power=1e15), "scene.heaters.h1.power"),
+        (lambda s: s.update(initial_temperature=5000.0), "scene.initial_temperature"),
+        (lambda s: s["conveyors"]["belt"]["parts"].update(h=1e7), "scene.conveyors.belt.parts.h"),
+    ],
+    ids=["heater-1e15-W", "initial-5000-C", "parts-h-1e7"],
+)
 def test_implausible_values_are_warned_about_naming_the_key(change, where):
     spec = small_line()
     change(spec)

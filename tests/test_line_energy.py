@@ -5,10 +5,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import twin
 from fixtures import small_line
 from tolerances import DTYPES, tol
+
+import twin
 from twin.step import fixed_terms
 
 
@@ -48,5 +48,6 @@ def test_motor_energy_is_heat_plus_kinetic_energy(precision):
     b = final.belts
     mass = params.belts.belt_mass  # kinetic energy of the belts; the parts on them add a negligible share
     kinetic = 0.5 * mass * (b.v**2 - state.belts.v**2)
-    assert float(jnp.sum(b.energy)) == pytest.approx(float(jnp.sum(b.heat + kinetic)),
-                                                     rel=tol("motor_energy", precision))
+    assert float(jnp.sum(b.energy)) == pytest.approx(
+        float(jnp.sum(b.heat + kinetic)), rel=tol("motor_energy", precision)
+    )

@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import twin
 from fixtures import small_line
 from tolerances import DTYPES, tol
+
+import twin
 
 FD_REL_STEP = 1e-6  # central differences with a 1e-6 relative step are good to ~1e-9 here
 N_STEPS = 60  # long enough for heaters, parts and faces to act; short of any pick (stations at 6 m)
@@ -23,8 +23,10 @@ FIELD, ENERGY = 0, 1  # the objective's rows
 
 
 def _belt_setter(name: str):
-    return (lambda p: getattr(p.belts, name)[0],
-            lambda p, v: p.replace(belts=p.belts.replace(**{name: getattr(p.belts, name).at[0].set(v)})))
+    return (
+        lambda p: getattr(p.belts, name)[0],
+        lambda p, v: p.replace(belts=p.belts.replace(**{name: getattr(p.belts, name).at[0].set(v)})),
+    )
 
 
 def _leaf_setters(params: twin.Params, layout: twin.Layout):
@@ -33,10 +35,13 @@ def _leaf_setters(params: twin.Params, layout: twin.Layout):
     robin = [i for i, f in enumerate(layout.faces) if f.kind == "robin"][0]
     return {
         "zone_k[oven]": ((lambda p: p.zone_k[1], lambda p, v: p.replace(zone_k=p.zone_k.at[1].set(v))), (FIELD,)),
-        "face h (robin)": ((
-            lambda p: p.faces[robin].h,
-            lambda p, v: p.replace(faces=tuple(f.replace(h=v) if i == robin else f for i, f in enumerate(p.faces))),
-        ), (FIELD,)),
+        "face h (robin)": (
+            (
+                lambda p: p.faces[robin].h,
+                lambda p, v: p.replace(faces=tuple(f.replace(h=v) if i == robin else f for i, f in enumerate(p.faces))),
+            ),
+            (FIELD,),
+        ),
         "part h": ((lambda p: p.part_h[0], lambda p, v: p.replace(part_h=p.part_h.at[0].set(v))), (FIELD,)),
         "belt speed": (_belt_setter("setpoint"), (FIELD, ENERGY)),
         "rolling_resistance": (_belt_setter("rolling_resistance"), (ENERGY,)),
@@ -71,10 +76,14 @@ def _central_differences(method: str) -> dict[str, np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("method, precision", [
-    ("explicit", "float64"), ("explicit", "float32"),
-    pytest.param("crank_nicolson", "float64", marks=pytest.mark.slow),  # 57 s; the implicit adjoint is also
-])  # checked in the default run by tests/test_thermal_balance.py::test_gradient_matches_central_differences
+@pytest.mark.parametrize(
+    "method, precision",
+    [
+        ("explicit", "float64"),
+        ("explicit", "float32"),
+        pytest.param("crank_nicolson", "float64", marks=pytest.mark.slow),  # 57 s; the implicit adjoint is also
+    ],
+)  # checked in the default run by tests/test_thermal_balance.py::test_gradient_matches_central_differences
 def test_jacobian_of_field_and_motor_energy_matches_central_differences(method, precision):
     objective, params, setters = _objective(method, precision)
     jacobian = jax.jit(jax.jacrev(objective))(params)
@@ -86,6 +95,9 @@ def test_jacobian_of_field_and_motor_energy_matches_central_differences(method, 
             ad = float(get(rows[row]))
             assert ad == pytest.approx(float(fd[row]), rel=row_tolerance[row]), (name, row)
             assert abs(ad) > 0.0, f"{name}: zero gradient means the parameter does not reach row {row}"
-    energy_rows = [float(get(rows[ENERGY])) for name, ((get, _), _) in setters.items() if name in
-                   ("rolling_resistance", "viscous_drag")]
+    energy_rows = [
+        float(get(rows[ENERGY]))
+        for name, ((get, _), _) in setters.items()
+        if name in ("rolling_resistance", "viscous_drag")
+    ]
     assert min(energy_rows) > 0.0  # more drag, more energy

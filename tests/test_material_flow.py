@@ -7,20 +7,22 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-
-import twin
 from fixtures import small_line
 from tolerances import tol
+
+import twin
 
 DURATION = 400.0  # s: about 20 parts picked by the two robots of small_line
 
 
 def flow_line() -> dict:
     spec = small_line()
-    spec["sensors"].update({
-        "wip": {"kind": "work_in_progress", "target": "belt", "period": 10.0},
-        "rate": {"kind": "throughput", "target": "belt", "period": 20.0, "unit": "parts/min"},
-    })
+    spec["sensors"].update(
+        {
+            "wip": {"kind": "work_in_progress", "target": "belt", "period": 10.0},
+            "rate": {"kind": "throughput", "target": "belt", "period": 20.0, "unit": "parts/min"},
+        }
+    )
     return spec
 
 
@@ -54,7 +56,8 @@ def test_every_part_has_a_row(run):
     assert np.all(parts["time_out"][left] > parts["time_in"][left])
     assert np.all(np.diff(parts["time_in"]) > 0)  # entered in id order
     assert np.mean(parts["temperature_at_pick"][left]) == pytest.approx(
-        m["T_mean"], rel=tol("pick_temperature_mean", run["precision"]))
+        m["T_mean"], rel=tol("pick_temperature_mean", run["precision"])
+    )
     assert np.all(np.isnan(parts["temperature_at_pick"][~left]))
 
 

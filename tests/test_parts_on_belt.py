@@ -5,11 +5,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from fixtures import belt_in_still_air, built_small_line, small_line
 from scipy.integrate import solve_ivp
+from tolerances import DTYPES, tol
 
 import twin
-from fixtures import belt_in_still_air, built_small_line, small_line
-from tolerances import DTYPES, tol
 from twin.kernels import parts as part_physics
 from twin.time_step import time_step
 

@@ -8,12 +8,22 @@ import math
 
 import numpy as np
 import pytest
-
-import twin
 from test_shipped_scenes import _numbers as flat_metrics
 
-COUNT_KEYS = ("parts_in", "parts_out", "parts_on_belt", "throughput_parts_per_h", "unconverged_steps",
-              "blocked_s", "starved_s", "blocked_fraction", "starved_fraction", "duration_h")  # exact
+import twin
+
+COUNT_KEYS = (
+    "parts_in",
+    "parts_out",
+    "parts_on_belt",
+    "throughput_parts_per_h",
+    "unconverged_steps",
+    "blocked_s",
+    "starved_s",
+    "blocked_fraction",
+    "starved_fraction",
+    "duration_h",
+)  # exact
 TEMPERATURE_ATOL_K = 1e-3  # measured 3.1e-4 K (parts at pick), 2.2e-4 K (air sensors)
 # Where the field differs most: beside the pick points, where a part leaves 15 ms earlier or later in
 # float32 and gives its heat to the air there a step sooner; measured 3.6e-3 K.

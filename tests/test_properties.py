@@ -17,12 +17,12 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from fixtures import small_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tolerances import DTYPES, tol
 
 import twin
-from fixtures import small_line
-from tolerances import DTYPES, tol
 from twin.kernels import thermal as th
 from twin.scene.files import dump_yaml, parse_yaml
 
@@ -57,6 +57,7 @@ def _insulated_run():
         T = jax.lax.fori_loop(0, STEPS, lambda i, T: th.explicit_step(T, coeffs, bcs, q, dt), T0)
         gained = th.heat_content(T, coeffs, VOLUME) - th.heat_content(T0, coeffs, VOLUME)
         return gained, jnp.sum(q) * VOLUME * dt * STEPS
+
     return run
 
 
@@ -85,12 +86,18 @@ def _walled_run(method: str, precision: str):
             dt = 50.0 * th.stable_dt(coeffs, bcs)
             step = lambda T: th.implicit_step(T, coeffs, bcs, 0.0, dt, tol=CG_TOL[precision])  # noqa: E731
         return jax.lax.fori_loop(0, STEPS, lambda i, T: step(T), T0)
+
     return run
 
 
 @EXAMPLES
-@given(seed=seeds, contrast=st.floats(1.0, 1e4), walls=st.tuples(st.floats(0.0, 150.0), st.floats(0.0, 150.0)),
-       method=st.sampled_from(["explicit", "backward_euler"]), precision=st.sampled_from(["float32", "float64"]))
+@given(
+    seed=seeds,
+    contrast=st.floats(1.0, 1e4),
+    walls=st.tuples(st.floats(0.0, 150.0), st.floats(0.0, 150.0)),
+    method=st.sampled_from(["explicit", "backward_euler"]),
+    precision=st.sampled_from(["float32", "float64"]),
+)
 def test_maximum_principle_without_sources(seed, contrast, walls, method, precision):
     k, rho_c, _, T0 = _materials(seed, contrast)
     T = _walled_run(method, precision)(k, rho_c, T0, jnp.asarray(walls))
@@ -107,10 +114,13 @@ def _line(precision: str):
 
     @jax.jit
     def run(speed, spacing):
-        p = params.replace(belts=params.belts.replace(setpoint=params.belts.setpoint.at[0].set(speed)),
-                           part_spacing=params.part_spacing.at[0].set(spacing))
+        p = params.replace(
+            belts=params.belts.replace(setpoint=params.belts.setpoint.at[0].set(speed)),
+            part_spacing=params.part_spacing.at[0].set(spacing),
+        )
         final, _ = twin.rollout(layout, p, state, solver, n_steps=400)
         return final.tallies.n_in, final.tallies.n_out, jnp.sum(final.parts.alive, axis=1)
+
     return run
 
 
@@ -123,10 +133,12 @@ def test_parts_are_conserved_for_any_speed_and_spacing(speed, interval, precisio
 
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-.e+", min_size=1, max_size=12)
-numbers = st.floats(allow_nan=False, allow_infinity=False, width=64) | st.integers(-10**6, 10**6)
-values = st.recursive(numbers | names | st.booleans() | st.none(),
-                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(names, inner, max_size=4),
-                      max_leaves=20)
+numbers = st.floats(allow_nan=False, allow_infinity=False, width=64) | st.integers(-(10**6), 10**6)
+values = st.recursive(
+    numbers | names | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(names, inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -136,8 +148,11 @@ def test_yaml_dump_then_read_gives_the_same_data(data):
 
 
 @settings(max_examples=30, deadline=None)
-@given(setpoint=st.floats(30.0, 200.0), speed=st.floats(0.01, 0.15), name=st.from_regex(r"[a-z0-9][a-z0-9_e-]{0,8}",
-                                                                                          fullmatch=True))
+@given(
+    setpoint=st.floats(30.0, 200.0),
+    speed=st.floats(0.01, 0.15),
+    name=st.from_regex(r"[a-z0-9][a-z0-9_e-]{0,8}", fullmatch=True),
+)
 def test_scene_round_trip(setpoint, speed, name):
     spec = small_line()
     spec["name"] = name

@@ -16,11 +16,11 @@ import h5py
 import jax
 import numpy as np
 import pytest
-
-import twin
 from fixtures import small_line
 from test_cli import errors
 from test_cli import twin as run_twin
+
+import twin
 from twin.run import checkpoint
 
 DURATION, SNAPSHOT_EVERY, EVERY = 1800.0, 120.0, 600.0  # checkpoints at 600 s and 1200 s
@@ -37,8 +37,9 @@ def _same_result(a: twin.Result, b: twin.Result) -> None:
             assert np.array_equal(x, y, equal_nan=True), name
     for column in a.parts:
         x, y = a.parts[column], b.parts[column]
-        assert x.dtype == y.dtype and (np.array_equal(x, y) if x.dtype == object else
-                                       np.array_equal(x, y, equal_nan=True)), column
+        assert x.dtype == y.dtype and (
+            np.array_equal(x, y) if x.dtype == object else np.array_equal(x, y, equal_nan=True)
+        ), column
     assert json.dumps(a.metrics, sort_keys=True) == json.dumps(b.metrics, sort_keys=True)
 
 
@@ -51,8 +52,13 @@ def scene():
 def test_a_resumed_run_ends_bit_for_bit_where_an_uninterrupted_one_ends(tmp_path, scene, precision):
     plain = twin.simulate(scene, DURATION, precision=precision, snapshot_every=SNAPSHOT_EVERY)
     path = tmp_path / "run.ckpt.h5"
-    checkpointed = twin.simulate(scene, DURATION, precision=precision, snapshot_every=SNAPSHOT_EVERY,
-                                 checkpoints=twin.Checkpoints(path, every=EVERY))
+    checkpointed = twin.simulate(
+        scene,
+        DURATION,
+        precision=precision,
+        snapshot_every=SNAPSHOT_EVERY,
+        checkpoints=twin.Checkpoints(path, every=EVERY),
+    )
     _same_result(plain, checkpointed)  # writing checkpoints changes nothing
     with h5py.File(path) as f:  # the last checkpoint due before the end; none at the end itself
         assert (f.attrs["format"], f.attrs["time_s"], f.attrs["precision"]) == ("twin-checkpoint", 1200.0, precision)
@@ -101,16 +107,26 @@ def _shrink_field(path: Path) -> None:
 
 BROKEN = [  # (how the file is spoiled, what the one-line error names)
     pytest.param(lambda p: p.write_bytes(b"not HDF5 at all"), "cannot read it as a twin checkpoint", id="not-hdf5"),
-    pytest.param(lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
-                 "cannot read it as a twin checkpoint", id="truncated"),
+    pytest.param(
+        lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+        "cannot read it as a twin checkpoint",
+        id="truncated",
+    ),
     pytest.param(lambda p: _set_attribute(p, "format", "twin-results"), "not a twin checkpoint", id="other-format"),
-    pytest.param(lambda p: _set_attribute(p, "version", 99), f"checkpoint version {checkpoint.VERSION} expected", id="other-version"),
+    pytest.param(
+        lambda p: _set_attribute(p, "version", 99),
+        f"checkpoint version {checkpoint.VERSION} expected",
+        id="other-version",
+    ),
     pytest.param(lambda p: _drop(p, "state/parts.s"), ":/state/parts.s", id="missing-state-array"),
     pytest.param(lambda p: _drop(p, "solver"), ":/solver", id="missing-solver"),
     pytest.param(_shrink_field, ":/state/T", id="field-of-another-shape"),
     pytest.param(lambda p: _set_attribute(p, "dt_s", 1.0), "steps differently", id="other-plan"),
-    pytest.param(lambda p: _set_attribute(p, "chunks_done", 3), "not a consistent twin checkpoint",
-                 id="chunks-and-snapshots-disagree"),
+    pytest.param(
+        lambda p: _set_attribute(p, "chunks_done", 3),
+        "not a consistent twin checkpoint",
+        id="chunks-and-snapshots-disagree",
+    ),
     pytest.param(lambda p: _set_attribute(p, "precision", "float16"), "precision", id="unknown-precision"),
 ]
 
@@ -138,8 +154,13 @@ LONG_RUN = ["duration=28800", "checkpoint_every=1800", "render=false", "progress
 
 
 def _start(cwd, run_dir: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "twin", "simulate", f"hydra.run.dir={run_dir}", *LONG_RUN, *args],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin", "simulate", f"hydra.run.dir={run_dir}", *LONG_RUN, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _checkpoint_time(run_dir: Path) -> float:
@@ -226,19 +247,43 @@ def _refused(proc, expected: str) -> None:
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("make, args, expected", [
-    (lambda d: None, ["resume=nowhere"], "no such run directory"),
-    (lambda d: (d / "run").mkdir(), ["resume=run"], "holds no checkpoint.h5"),
-    (lambda d: (d / "run").mkdir() or (d / "run" / "results.h5").write_bytes(b"x"), ["resume=run"],
-     "holds a finished run"),
-    (lambda d: (d / "run").mkdir() or (d / "run" / "checkpoint.h5").write_bytes(b"x"), ["resume=run"],
-     "cannot read it as a twin checkpoint"),
-    (lambda d: (d / "run").mkdir() or (d / "run" / "checkpoint.h5").write_bytes(b"x"), ["resume=run", "duration=60"],
-     "duration"),
-    (lambda d: None, ["resume="], "resume=DIR"),
-    (lambda d: (d / "run").mkdir(), ["resume=run", "resume=other"], "only progress, render, compile_cache may be given"),
-], ids=["no-directory", "no-checkpoint", "finished-run", "not-a-checkpoint", "changes-a-setting", "empty",
-        "two-directories"])
+@pytest.mark.parametrize(
+    "make, args, expected",
+    [
+        (lambda d: None, ["resume=nowhere"], "no such run directory"),
+        (lambda d: (d / "run").mkdir(), ["resume=run"], "holds no checkpoint.h5"),
+        (
+            lambda d: (d / "run").mkdir() or (d / "run" / "results.h5").write_bytes(b"x"),
+            ["resume=run"],
+            "holds a finished run",
+        ),
+        (
+            lambda d: (d / "run").mkdir() or (d / "run" / "checkpoint.h5").write_bytes(b"x"),
+            ["resume=run"],
+            "cannot read it as a twin checkpoint",
+        ),
+        (
+            lambda d: (d / "run").mkdir() or (d / "run" / "checkpoint.h5").write_bytes(b"x"),
+            ["resume=run", "duration=60"],
+            "duration",
+        ),
+        (lambda d: None, ["resume="], "resume=DIR"),
+        (
+            lambda d: (d / "run").mkdir(),
+            ["resume=run", "resume=other"],
+            "only progress, render, compile_cache may be given",
+        ),
+    ],
+    ids=[
+        "no-directory",
+        "no-checkpoint",
+        "finished-run",
+        "not-a-checkpoint",
+        "changes-a-setting",
+        "empty",
+        "two-directories",
+    ],
+)
 def test_cli_refuses_a_resume_it_cannot_do(tmp_path, make, args, expected):
     make(tmp_path)
     before = sorted(str(p) for p in tmp_path.rglob("*"))

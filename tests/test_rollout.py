@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import twin
 from fixtures import built_small_line, small_line
 from tolerances import DTYPES
+
+import twin
 from twin import status
 from twin.time_step import time_step
 
@@ -66,8 +66,9 @@ def test_time_does_not_drift_in_float32():
 def _poisoned(layout, params):
     """The x_max wall (Dirichlet, scheduled) at +inf: its edge column turns non-finite in the first step."""
     face = [i for i, f in enumerate(layout.faces) if f.name == "x_max"][0]
-    faces = tuple(f.replace(schedule=jnp.full_like(f.schedule, jnp.inf)) if i == face else f
-                  for i, f in enumerate(params.faces))
+    faces = tuple(
+        f.replace(schedule=jnp.full_like(f.schedule, jnp.inf)) if i == face else f for i, f in enumerate(params.faces)
+    )
     return params.replace(faces=faces)
 
 
@@ -105,15 +106,20 @@ def test_simulate_stops_with_one_line_naming_time_and_cell():
         twin.simulate(twin.scene_from_mapping(spec), duration=60.0, precision="float32")
     message = str(info.value)
     assert "\n" not in message
-    assert re.match(r"simulation: temperature field became non-finite at t = \d+ s at cell \[\d+, \d+\] "
-                    r"\(x = [\d.]+ m, y = [\d.]+ m\); ", message), message
+    assert re.match(
+        r"simulation: temperature field became non-finite at t = \d+ s at cell \[\d+, \d+\] "
+        r"\(x = [\d.]+ m, y = [\d.]+ m\); ",
+        message,
+    ), message
 
 
 def test_build_float64_turns_on_x64_in_a_fresh_process():
     """Without x64, float64 arrays silently become float32; build enables it instead (as simulate does)."""
-    code = ("import jax.numpy as jnp, twin; "
-            "_, p, s = twin.build(twin.load_scene('gigafactory_cell'), jnp.float64); "
-            "print(s.T.dtype, p.zone_k.dtype)")
+    code = (
+        "import jax.numpy as jnp, twin; "
+        "_, p, s = twin.build(twin.load_scene('gigafactory_cell'), jnp.float64); "
+        "print(s.T.dtype, p.zone_k.dtype)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["float64", "float64"]

@@ -10,9 +10,9 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from fixtures import small_line
 
 import twin
-from fixtures import small_line
 from twin import viz
 from twin.run import atomic_files
 from twin.run import files as run_files
@@ -31,8 +31,15 @@ def result() -> twin.Result:
 
 @pytest.fixture(scope="module")
 def config() -> dict:
-    return {"scene": small_line(), "duration": DURATION, "precision": "float64", "snapshot_every": SNAPSHOT_EVERY,
-            "progress": False, "render": False, "solver": {"method": "explicit", "dt": None, "max_dt": 2.0}}
+    return {
+        "scene": small_line(),
+        "duration": DURATION,
+        "precision": "float64",
+        "snapshot_every": SNAPSHOT_EVERY,
+        "progress": False,
+        "render": False,
+        "solver": {"method": "explicit", "dt": None, "max_dt": 2.0},
+    }
 
 
 @pytest.fixture(scope="module")

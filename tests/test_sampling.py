@@ -34,8 +34,9 @@ def test_host_and_jax_paths_agree(shape, spacing):
 @pytest.mark.parametrize("shape, spacing", CASES)
 def test_gather_is_exact_on_linear_fields(shape, spacing):
     ndim = len(shape)
-    centres = np.meshgrid(*[(np.arange(shape[ndim - 1 - d]) + 0.5) * spacing[d] for d in range(ndim)][::-1],
-                          indexing="ij")[::-1]  # x, y(, z) of every cell, array order
+    centres = np.meshgrid(
+        *[(np.arange(shape[ndim - 1 - d]) + 0.5) * spacing[d] for d in range(ndim)][::-1], indexing="ij"
+    )[::-1]  # x, y(, z) of every cell, array order
     slope = np.asarray([1.5, -2.0, 0.7][:ndim])
     field = 3.0 + sum(s * c for s, c in zip(slope, centres))
     # Between the outer cell centres, where multilinear interpolation reproduces a linear field.
@@ -53,4 +54,5 @@ def test_deposit_is_the_adjoint_of_gather(shape, spacing):
     spread = sampling.deposit(values, idx, w, shape)
     assert float(jnp.sum(spread)) == pytest.approx(float(jnp.sum(values)), rel=EXACT_F64)  # nothing lost
     assert float(jnp.vdot(sampling.gather(field, idx, w), values)) == pytest.approx(
-        float(jnp.vdot(field, spread)), rel=EXACT_F64)
+        float(jnp.vdot(field, spread)), rel=EXACT_F64
+    )

@@ -20,12 +20,25 @@ from twin.step import Solver
 DOCS = pathlib.Path(__file__).parent.parent / "docs"
 HEADER = "| key | type | unit | default | meaning |"
 SECTIONS = {  # heading of a key table in docs/scenes.md -> the dataclass it documents
-    "Top level — `Scene`": schema.Scene, "`grid`": schema.Grid, "`materials`": schema.Material,
-    "`background`": schema.Medium, "`zones`": schema.Zone, "`boundaries`": schema.Boundary,
-    "`schedule`": schema.Schedule, "`ambient`": schema.Ambient, "`heaters`": schema.Heater, "`hvac`": schema.Hvac,
-    "`sources`": schema.Source, "`conveyors`": schema.Conveyor, "`parts`": schema.Parts,
-    "`stations`": schema.Station, "`cure`": schema.Cure, "`segments`": schema.Segment, "`motor`": schema.Motor,
-    "`robots`": schema.Robot, "`sensors`": schema.Sensor,
+    "Top level — `Scene`": schema.Scene,
+    "`grid`": schema.Grid,
+    "`materials`": schema.Material,
+    "`background`": schema.Medium,
+    "`zones`": schema.Zone,
+    "`boundaries`": schema.Boundary,
+    "`schedule`": schema.Schedule,
+    "`ambient`": schema.Ambient,
+    "`heaters`": schema.Heater,
+    "`hvac`": schema.Hvac,
+    "`sources`": schema.Source,
+    "`conveyors`": schema.Conveyor,
+    "`parts`": schema.Parts,
+    "`stations`": schema.Station,
+    "`cure`": schema.Cure,
+    "`segments`": schema.Segment,
+    "`motor`": schema.Motor,
+    "`robots`": schema.Robot,
+    "`sensors`": schema.Sensor,
 }
 RUN_SECTIONS = {"Run keys — `conf/simulate.yaml`": SimulateConfig, "Solver keys — `conf/solver/*.yaml`": Solver}
 RUN_ONLY_KEYS = {"scene", "solver"}  # config groups: documented as run keys, no field of their own there

@@ -16,8 +16,33 @@ import twin
 from twin.scene.files import read_scene_mapping, shipped_scenes
 from twin.simulate import check_plan
 
-HOSTILE = [-1, 0, 1, -1e300, 1e300, 10**400, 1e-300, math.inf, -math.inf, math.nan, True, None, "", "x" * 10_000, "${x}",
-           [], {}, [[]], [1, 2, 3], {"a": 1}, [[0.0, 0.0], [1e9, 1e9]], 2**63, -(2**63), 0.5, "1e3"]
+HOSTILE = [
+    -1,
+    0,
+    1,
+    -1e300,
+    1e300,
+    10**400,
+    1e-300,
+    math.inf,
+    -math.inf,
+    math.nan,
+    True,
+    None,
+    "",
+    "x" * 10_000,
+    "${x}",
+    [],
+    {},
+    [[]],
+    [1, 2, 3],
+    {"a": 1},
+    [[0.0, 0.0], [1e9, 1e9]],
+    2**63,
+    -(2**63),
+    0.5,
+    "1e3",
+]
 SCENES = {name: read_scene_mapping(path) for name, path in sorted(shipped_scenes().items())}
 
 
@@ -62,5 +87,6 @@ def test_mutated_scenes_are_refused_in_one_line_or_pass_every_check(scene, seed,
 
 @pytest.mark.parametrize("scene", sorted(SCENES))
 def test_the_shipped_scenes_pass_unchanged(scene):
-    check_plan(twin.scene_from_mapping(SCENES[scene]), 60.0, twin.Solver(method="backward_euler"), "float32", 60.0,
-               "cpu")
+    check_plan(
+        twin.scene_from_mapping(SCENES[scene]), 60.0, twin.Solver(method="backward_euler"), "float32", 60.0, "cpu"
+    )

@@ -26,15 +26,22 @@ def station_line() -> dict:
         "name": "station_line",
         "grid": {"size": [12.0, 2.0], "spacing": 1.0, "thickness": 1.0},
         "background": {"k": 0.03, "rho_c": 1200.0},
-        "conveyors": {"line": {
-            "path": [[0.5, 1.0], [11.5, 1.0]], "speed": 0.1,
-            "parts": {"spacing": 0.5, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0, "length": 0.3},
-            "stations": {"s1": {"at": 3.0, "service_time": 30.0, "buffer": 0},
-                         "s2": {"at": 6.0, "service_time": 60.0, "buffer": 0}}}},
+        "conveyors": {
+            "line": {
+                "path": [[0.5, 1.0], [11.5, 1.0]],
+                "speed": 0.1,
+                "parts": {"spacing": 0.5, "mass": 1.0, "c_p": 500.0, "area": 0.1, "h": 10.0, "length": 0.3},
+                "stations": {
+                    "s1": {"at": 3.0, "service_time": 30.0, "buffer": 0},
+                    "s2": {"at": 6.0, "service_time": 60.0, "buffer": 0},
+                },
+            }
+        },
         "sensors": {
             "s1_blocked": {"kind": "blocked_fraction", "target": "line.s1", "period": PERIOD},
             "s2_starved": {"kind": "starved_fraction", "target": "line.s2", "period": PERIOD, "unit": "%"},
-            "s1_starved": {"kind": "starved_fraction", "target": "line.s1", "period": PERIOD}},
+            "s1_starved": {"kind": "starved_fraction", "target": "line.s1", "period": PERIOD},
+        },
     }
 
 
@@ -52,8 +59,11 @@ def station_run(request):
 
 def test_station_fractions_add_up_to_the_blocked_and_starved_seconds(station_run):
     by_station = station_run.metrics["by_station"]
-    for name, key, scale in [("s1_blocked", "line.s1", 1.0), ("s2_starved", "line.s2", 0.01),
-                             ("s1_starved", "line.s1", 1.0)]:
+    for name, key, scale in [
+        ("s1_blocked", "line.s1", 1.0),
+        ("s2_starved", "line.s2", 0.01),
+        ("s1_starved", "line.s1", 1.0),
+    ]:
         t, values = station_run.sensors[name]
         assert t[0] == 0.0 and values[0] == 0.0 and t[-1] == DURATION
         assert np.all((values >= 0.0) & (values * scale <= 1.0 + 1e-12))
@@ -62,12 +72,15 @@ def test_station_fractions_add_up_to_the_blocked_and_starved_seconds(station_run
     assert by_station["line.s1"]["blocked_s"] > 0.0  # the 60 s station holds the 30 s one back
 
 
-@pytest.mark.parametrize("target, phrase", [
-    ("line", "name a processing station as conveyor.station"),
-    ("line.s3", "did you mean 'line.s2'? stations: line.s1, line.s2"),
-    ("belt.s1", "no such conveyor 'belt'"),
-    (None, "required by a blocked_fraction sensor: a processing station as conveyor.station"),
-])
+@pytest.mark.parametrize(
+    "target, phrase",
+    [
+        ("line", "name a processing station as conveyor.station"),
+        ("line.s3", "did you mean 'line.s2'? stations: line.s1, line.s2"),
+        ("belt.s1", "no such conveyor 'belt'"),
+        (None, "required by a blocked_fraction sensor: a processing station as conveyor.station"),
+    ],
+)
 def test_a_station_sensor_names_a_station(target, phrase):
     data = station_line()
     data["sensors"]["s1_blocked"]["target"] = target

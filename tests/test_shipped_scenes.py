@@ -18,8 +18,12 @@ DURATION = 120.0  # s
 SNAPSHOT_EVERY = 60.0  # s
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NULLABLE = {  # None: nothing picked yet
-    "heater_energy_per_part_kWh", "conveyor_energy_per_part_kWh", "part_temperature_at_pick_degC", "cure_at_pick",
-    "steady_throughput_parts_per_h", "first_exit_s",
+    "heater_energy_per_part_kWh",
+    "conveyor_energy_per_part_kWh",
+    "part_temperature_at_pick_degC",
+    "cure_at_pick",
+    "steady_throughput_parts_per_h",
+    "first_exit_s",
 }
 
 

@@ -4,12 +4,11 @@ refused at their key path."""
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
+from tolerances import DTYPES, tol
 
 import twin
-from tolerances import DTYPES, tol
 from twin.kernels import thermal
 from twin.step import fixed_terms
 
@@ -31,8 +30,9 @@ def _heat_gained(spec: dict, precision: str, method: str = "crank_nicolson") -> 
     layout, params, state = twin.build(twin.scene_from_mapping(spec), DTYPES[precision])
     final, _ = twin.rollout(layout, params, state, twin.Solver(method=method, dt=5.0), duration=DURATION)
     coeffs = fixed_terms(layout, params).coeffs
-    gained = thermal.heat_content(final.T, coeffs, layout.cell_volume) - thermal.heat_content(state.T, coeffs,
-                                                                                                layout.cell_volume)
+    gained = thermal.heat_content(final.T, coeffs, layout.cell_volume) - thermal.heat_content(
+        state.T, coeffs, layout.cell_volume
+    )
     return float(gained), layout
 
 
@@ -53,21 +53,25 @@ def test_a_source_puts_its_energy_into_the_field(how, precision):
         source["schedule"] = SCHEDULE
     gained, layout = _heat_gained(insulated_room(source), precision)
     covered = np.count_nonzero(layout.source_shape[0]) * layout.cell_volume  # 4 × 4 cell centres in the box
-    expected = {"power": 2000.0 * DURATION, "q": 2000.0 * covered * DURATION,
-                "scheduled": _scheduled_energy(2000.0)}[how]
+    expected = {"power": 2000.0 * DURATION, "q": 2000.0 * covered * DURATION, "scheduled": _scheduled_energy(2000.0)}[
+        how
+    ]
     assert gained == pytest.approx(expected, rel=tol("source_energy", precision))
 
 
-@pytest.mark.parametrize("change, where, phrase", [
-    ({"power": -5.0}, "power", "power must be ≥ 0 W"),
-    ({"power": None, "q": -1.0}, "q", "power density must be ≥ 0"),
-    ({"q": 10.0}, "q", "either power or q"),
-    ({"power": None}, "power", "required: power"),
-    ({"schedule": {"time": [0.0, 10.0], "value": [1.0, -0.5]}}, "schedule.value[1]", "fraction of its power"),
-    ({"schedule": {"time": [10.0, 0.0], "value": [1.0, 1.0]}}, "schedule.time[1]", "increase strictly"),
-    ({"box": [[1.0, 0.5], [9.0, 1.5]]}, "box[1]", "source box leaves the floor"),
-    ({"box": None}, "box", "required: a box or a polygon"),
-])
+@pytest.mark.parametrize(
+    "change, where, phrase",
+    [
+        ({"power": -5.0}, "power", "power must be ≥ 0 W"),
+        ({"power": None, "q": -1.0}, "q", "power density must be ≥ 0"),
+        ({"q": 10.0}, "q", "either power or q"),
+        ({"power": None}, "power", "required: power"),
+        ({"schedule": {"time": [0.0, 10.0], "value": [1.0, -0.5]}}, "schedule.value[1]", "fraction of its power"),
+        ({"schedule": {"time": [10.0, 0.0], "value": [1.0, 1.0]}}, "schedule.time[1]", "increase strictly"),
+        ({"box": [[1.0, 0.5], [9.0, 1.5]]}, "box[1]", "source box leaves the floor"),
+        ({"box": None}, "box", "required: a box or a polygon"),
+    ],
+)
 def test_bad_sources_are_refused_with_their_key_path(change, where, phrase):
     source = {"box": [[1.0, 0.5], [2.0, 1.5]], "power": 2000.0}
     source.update(change)

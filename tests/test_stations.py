@@ -10,9 +10,9 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tolerances import DTYPES, tol
 
 import twin
-from tolerances import DTYPES, tol
 
 SERVICE_MIN = [1.0, 1.5, 0.8, 1.2]  # min
 BELT = 1.5  # m/s: transfers between stations (0.2 s) are short next to the services
@@ -27,19 +27,30 @@ HOURS = 1.5 * 3600.0  # s per run: 55–60 parts through the 1.5 min bottleneck
 
 def serial_line(buffer: int, infeed_spacing: float = INFEED, gap: float = GAP) -> dict:
     """Four stations `gap` m apart on a 3.8 m belt; parts 0.02 m long, 0.02 m apart when queued."""
-    stations = {f"s{i}": {"at": gap * (i + 1), "service_time": 60.0 * t, "buffer": buffer}
-                for i, t in enumerate(SERVICE_MIN)}
+    stations = {
+        f"s{i}": {"at": gap * (i + 1), "service_time": 60.0 * t, "buffer": buffer} for i, t in enumerate(SERVICE_MIN)
+    }
     return {
         "name": "serial_line",
         "grid": {"size": [4.0, 1.0], "spacing": 0.5},
         "background": {"k": 1.0, "rho_c": 1200.0},
-        "conveyors": {"line": {
-            "path": [[0.1, 0.5], [0.1 + PATH, 0.5]], "speed": BELT,
-            "segments": {"belt": {"motor": {"max_speed": 2.0}}},
-            "parts": {"spacing": infeed_spacing, "mass": 1.0, "c_p": 500.0, "area": 0.01, "h": 5.0,
-                      "length": 0.02, "min_gap": 0.02},
-            "stations": stations,
-        }},
+        "conveyors": {
+            "line": {
+                "path": [[0.1, 0.5], [0.1 + PATH, 0.5]],
+                "speed": BELT,
+                "segments": {"belt": {"motor": {"max_speed": 2.0}}},
+                "parts": {
+                    "spacing": infeed_spacing,
+                    "mass": 1.0,
+                    "c_p": 500.0,
+                    "area": 0.01,
+                    "h": 5.0,
+                    "length": 0.02,
+                    "min_gap": 0.02,
+                },
+                "stations": stations,
+            }
+        },
     }
 
 
@@ -77,8 +88,12 @@ def test_infeed_bottleneck_sets_the_throughput(precision):
     first, last = np.asarray(p.tallies.exit_times[0], float)
     throughput = (int(p.tallies.n_out[0]) - 1) / (last - first)
     assert throughput * 60 == pytest.approx(0.5, rel=tol("infeed_throughput", precision))
-    np.testing.assert_allclose(np.asarray(p.tallies.starved[0]), _starved_when_infeed_bound(120.0, HOURS),
-                               rtol=0, atol=tol("starved_time", precision) * HOURS)
+    np.testing.assert_allclose(
+        np.asarray(p.tallies.starved[0]),
+        _starved_when_infeed_bound(120.0, HOURS),
+        rtol=0,
+        atol=tol("starved_time", precision) * HOURS,
+    )
     assert np.all(np.asarray(p.tallies.blocked[0]) == 0.0)  # every station is free before its next part comes
 
 
@@ -108,8 +123,9 @@ def test_blocking_upstream_of_the_bottleneck(precision):
     """With no buffers, the station before the 1.5 min bottleneck finishes first and is blocked for the
     rest of each bottleneck cycle; no station from the bottleneck on ever waits downstream."""
     blocked = np.asarray(line_run(0, precision).tallies.blocked[0], float)
-    assert blocked[0] == pytest.approx(_blocked_before_the_bottleneck(HOURS), rel=0,
-                                       abs=tol("blocked_time", precision) * HOURS)
+    assert blocked[0] == pytest.approx(
+        _blocked_before_the_bottleneck(HOURS), rel=0, abs=tol("blocked_time", precision) * HOURS
+    )
     assert np.all(blocked[1:] == 0.0)
 
 
@@ -121,8 +137,13 @@ def test_a_coarser_step_gives_the_same_exits_and_station_times(precision):
     assert int(coarse.tallies.n_out[0]) == int(fine.tallies.n_out[0])
     atol = tol("dt_independence", precision) * HOURS
     for name in ("exit_times", "blocked", "starved"):
-        np.testing.assert_allclose(np.asarray(getattr(coarse.tallies, name)[0], float),
-                                   np.asarray(getattr(fine.tallies, name)[0], float), rtol=0, atol=atol, err_msg=name)
+        np.testing.assert_allclose(
+            np.asarray(getattr(coarse.tallies, name)[0], float),
+            np.asarray(getattr(fine.tallies, name)[0], float),
+            rtol=0,
+            atol=atol,
+            err_msg=name,
+        )
 
 
 def _station_time_balance(p, duration: float) -> np.ndarray:
@@ -182,13 +203,16 @@ def test_throughput_gradient_wrt_belt_speed_matches_central_differences(precisio
     assert float(ad) == pytest.approx(1.0 / 180.0, rel=tol("infeed_speed_law", precision))  # d(v/spacing)/dv
 
 
-@pytest.mark.parametrize("change, where, phrase", [
-    (lambda st: st["s1"].update(buffer=-1), "stations.s1.buffer", "buffer must be ≥ 0"),
-    (lambda st: st["s2"].update(service_time=0.0), "stations.s2.service_time", "service time must be > 0"),
-    (lambda st: st["s3"].update(at=0.1), "stations.s3.at", "path order"),
-    (lambda st: st["s0"].update(at=9.0), "stations.s0.at", "must lie on the path"),
-    (lambda st: st["s1"].update(buffer=9), "stations.s1.buffer", "no room"),
-])
+@pytest.mark.parametrize(
+    "change, where, phrase",
+    [
+        (lambda st: st["s1"].update(buffer=-1), "stations.s1.buffer", "buffer must be ≥ 0"),
+        (lambda st: st["s2"].update(service_time=0.0), "stations.s2.service_time", "service time must be > 0"),
+        (lambda st: st["s3"].update(at=0.1), "stations.s3.at", "path order"),
+        (lambda st: st["s0"].update(at=9.0), "stations.s0.at", "must lie on the path"),
+        (lambda st: st["s1"].update(buffer=9), "stations.s1.buffer", "no room"),
+    ],
+)
 def test_bad_stations_are_refused_with_their_key_path(change, where, phrase):
     spec = serial_line(1)
     change(spec["conveyors"]["line"]["stations"])
@@ -204,8 +228,10 @@ def test_robot_pick_time_limits_throughput(robots, expected_per_min, precision):
     pick points sit at 2.0 and 2.5 m: binary-exact positions that float32 belt travel rounds short of."""
     spec = serial_line(1, infeed_spacing=BELT * 60.0)
     spec["conveyors"]["line"]["stations"] = {}
-    spec["robots"] = {f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "pick_at": 2.0 + 0.5 * i,
-                                "pick_time": 90.0} for i in range(robots)}
+    spec["robots"] = {
+        f"r{i}": {"base": [3.0 + 0.5 * i, 0.9], "conveyor": "line", "pick_at": 2.0 + 0.5 * i, "pick_time": 90.0}
+        for i in range(robots)
+    }
     p = run(spec, HOURS, precision)
     first, last = np.asarray(p.tallies.exit_times[0], float)
     throughput = (int(p.tallies.n_out[0]) - 1) / (last - first)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import functools
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import optimize
+from tolerances import DTYPES, tol
 
 import twin
-from tolerances import DTYPES, tol
 from twin.kernels import thermal as th
 from twin.time_step import time_step
 
@@ -28,8 +27,9 @@ def plate(n: int, precision: str = "float64") -> dict:
         "grid": {"size": list(SIZE), "spacing": SIZE[0] / n},
         "initial_temperature": T_AIR,
         "background": {"k": K, "rho_c": 1.0e6},
-        "boundaries": {face: {"type": "robin", "h": H, "temperature": T_AIR}
-                       for face in ("x_min", "x_max", "y_min", "y_max")},
+        "boundaries": {
+            face: {"type": "robin", "h": H, "temperature": T_AIR} for face in ("x_min", "x_max", "y_min", "y_max")
+        },
         "sources": {"generation": {"box": [[0.0, 0.0], list(SIZE)], "q": Q}},
     }
 
@@ -38,8 +38,9 @@ def plate(n: int, precision: str = "float64") -> dict:
 def _eigenvalues(A: float, terms: int) -> np.ndarray:
     """λ with λ·tan(λA) = H/K, one in each (mπ/A, (m + ½)π/A)."""
     f = lambda lam: lam * np.sin(lam * A) - H / K * np.cos(lam * A)  # noqa: E731
-    return np.array([optimize.brentq(f, m * np.pi / A + 1e-12, (m + 0.5) * np.pi / A - 1e-12, xtol=1e-15)
-                     for m in range(terms)])
+    return np.array(
+        [optimize.brentq(f, m * np.pi / A + 1e-12, (m + 0.5) * np.pi / A - 1e-12, xtol=1e-15) for m in range(terms)]
+    )
 
 
 def exact_plate(x: np.ndarray, y: np.ndarray, terms: int = 400) -> np.ndarray:
@@ -74,7 +75,9 @@ def test_exact_series_is_right():
     A, B = SIZE[0] / 2, SIZE[1] / 2
     s = np.linspace(0.0, SIZE[0], 2001)
     t = np.linspace(0.0, SIZE[1], 1201)
-    out = H * (np.trapezoid(exact_plate(s, 0.0 * s) - T_AIR, s) * 2 + np.trapezoid(exact_plate(0.0 * t, t) - T_AIR, t) * 2)
+    out = H * (
+        np.trapezoid(exact_plate(s, 0.0 * s) - T_AIR, s) * 2 + np.trapezoid(exact_plate(0.0 * t, t) - T_AIR, t) * 2
+    )
     assert out == pytest.approx(Q * 4 * A * B, rel=1e-5)
 
 
@@ -90,13 +93,19 @@ def test_radiating_wall_in_1d_reads_its_face_temperature(precision):
     """A 1D wall held at 400 °C on one side, radiating from the other: the surface sensor on the
     radiating face reads the T_B of the exact balance k(T₀ − T_B)/L = εσ(T_B⁴ − T∞⁴)."""
     L, T_hot, eps, T_inf = 0.2, 400.0, 0.8, 20.0
-    scene = twin.scene_from_mapping({
-        "name": "wall", "grid": {"size": [L], "spacing": L / 7},
-        "initial_temperature": 20.0, "background": {"k": K, "rho_c": 1.0e6},
-        "boundaries": {"x_min": {"type": "dirichlet", "temperature": T_hot},
-                       "x_max": {"type": "radiation", "emissivity": eps, "temperature": T_inf}},
-        "sensors": {"face": {"kind": "surface_temperature", "position": [L], "period": 1.0}},
-    })
+    scene = twin.scene_from_mapping(
+        {
+            "name": "wall",
+            "grid": {"size": [L], "spacing": L / 7},
+            "initial_temperature": 20.0,
+            "background": {"k": K, "rho_c": 1.0e6},
+            "boundaries": {
+                "x_min": {"type": "dirichlet", "temperature": T_hot},
+                "x_max": {"type": "radiation", "emissivity": eps, "temperature": T_inf},
+            },
+            "sensors": {"face": {"kind": "surface_temperature", "position": [L], "period": 1.0}},
+        }
+    )
     result = twin.simulate(scene, solver=twin.Solver(method="steady"), precision=precision)
     T_B = float(result.sensors["face"][1][0])
 
@@ -117,11 +126,21 @@ def room(ki: float = 2.0e-4) -> dict:
         "initial_temperature": 18.0,
         "background": {"k": 2.0, "rho_c": 1200.0},
         "ambient": {"temperature": 12.0, "h": 5.0},
-        "boundaries": {"x_min": {"type": "dirichlet", "temperature": 10.0},
-                       "x_max": {"type": "robin", "h": 8.0, "temperature": 5.0}},
+        "boundaries": {
+            "x_min": {"type": "dirichlet", "temperature": 10.0},
+            "x_max": {"type": "robin", "h": 8.0, "temperature": 5.0},
+        },
         "sources": {"press": {"box": [[2.0, 1.0], [3.0, 2.0]], "power": 1500.0}},
-        "heaters": {"h1": {"box": [[4.0, 1.0], [5.0, 2.0]], "power": 20000.0, "setpoint": 24.0,
-                           "sensor": [4.5, 1.75], "kp": 0.05, "ki": ki}},
+        "heaters": {
+            "h1": {
+                "box": [[4.0, 1.0], [5.0, 2.0]],
+                "power": 20000.0,
+                "setpoint": 24.0,
+                "sensor": [4.5, 1.75],
+                "kp": 0.05,
+                "ki": ki,
+            }
+        },
     }
 
 
@@ -144,7 +163,9 @@ def test_steady_holds_the_setpoint(precision):
     layout = result.layout
     from twin.step import thermostat_readings
 
-    assert float(thermostat_readings(layout, result.state.T)[0]) == pytest.approx(24.0, abs=tol("setpoint_K", precision))
+    assert float(thermostat_readings(layout, result.state.T)[0]) == pytest.approx(
+        24.0, abs=tol("setpoint_K", precision)
+    )
     assert 0.0 < float(result.state.heater_output[0]) < 1.0
 
 
@@ -179,11 +200,16 @@ def _small_line_with(change):
     return spec
 
 
-@pytest.mark.parametrize("change, where", [
-    (lambda s: None, "scene.conveyors.belt.parts"),
-    (lambda s: (s.pop("conveyors"), s.pop("robots"), s["sensors"].pop("p1"), s["sensors"].pop("c1")),
-     "scene.boundaries.x_max.schedule"),
-])
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        (lambda s: None, "scene.conveyors.belt.parts"),
+        (
+            lambda s: (s.pop("conveyors"), s.pop("robots"), s["sensors"].pop("p1"), s["sensors"].pop("c1")),
+            "scene.boundaries.x_max.schedule",
+        ),
+    ],
+)
 def test_steady_refuses_what_changes_in_time(change, where):
     from twin.steady import check_steady
 

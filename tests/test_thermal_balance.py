@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from fixtures import march, stepper
 from jax import lax
 
-from fixtures import march, stepper
 from twin.kernels import thermal as th
 
 ENERGY_RTOL = 1e-9  # heat-content change vs heat put in, relative: float64 telescoping fluxes
@@ -54,8 +54,10 @@ def _open_case():
     k, rho_c, q, T0 = _materials(1)
     sink, T_supply = 0.5 * jnp.ones(SHAPE), 40.0  # W/(m³·K), °C: HVAC at 40 °C
     coeffs = th.Coefficients(1.0 / rho_c, th.face_conductance(k, (DX, DX)), sink)
-    bcs = ((th.dirichlet(80.0, k[:1], DX), th.robin(30.0, 60.0, k[-1:], DX)),
-           (th.neumann(200.0, 1.0, DX), th.radiation(0.9, 150.0, 1.0, DX)))
+    bcs = (
+        (th.dirichlet(80.0, k[:1], DX), th.robin(30.0, 60.0, k[-1:], DX)),
+        (th.neumann(200.0, 1.0, DX), th.radiation(0.9, 150.0, 1.0, DX)),
+    )
     return coeffs, bcs, q + sink * T_supply, T0
 
 
@@ -72,6 +74,7 @@ def test_open_domain_explicit_balance_closes():
         def body(i, carry):
             T, heat_in = carry
             return th.explicit_step(T, coeffs, bcs, source, dt), heat_in + dt * _heat_in(T, coeffs, bcs, source)
+
         T, heat_in = lax.fori_loop(0, 300, body, (T0, 0.0))
         return th.heat_content(T, coeffs, VOLUME) - th.heat_content(T0, coeffs, VOLUME), heat_in
 
@@ -92,6 +95,7 @@ def test_open_domain_implicit_balance_closes(theta):
             T1 = th.implicit_step(T, coeffs, bcs, source, dt, theta=theta, tol=CG_RTOL)
             rate = theta * _heat_in(T1, coeffs, bcs, source) + (1 - theta) * _heat_in(T, coeffs, bcs, source)
             return T1, heat_in + dt * rate
+
         T, heat_in = lax.fori_loop(0, 20, body, (T0, 0.0))
         return th.heat_content(T, coeffs, VOLUME) - th.heat_content(T0, coeffs, VOLUME), heat_in
 
@@ -114,8 +118,10 @@ def _loss(params, method: str, dt: float):
     T0 = jnp.asarray(20 + 10 * rng.random(GRAD_SHAPE))
     k_cell = params["k"] * pattern
     coeffs = th.Coefficients(1.0 / 2e5, th.face_conductance(k_cell, (DX, DX)), 0.1)
-    bcs = ((th.robin(params["h"], 90.0, k_cell[:1], DX), th.dirichlet(5.0, k_cell[-1:], DX)),
-           (th.neumann(300.0, 1.0, DX), th.radiation(0.8, 120.0, 1.0, DX)))
+    bcs = (
+        (th.robin(params["h"], 90.0, k_cell[:1], DX), th.dirichlet(5.0, k_cell[-1:], DX)),
+        (th.neumann(300.0, 1.0, DX), th.radiation(0.8, 120.0, 1.0, DX)),
+    )
     T = march(stepper(method, coeffs, bcs, params["q"] * pattern, dt, tol=CG_RTOL), T0, 30)
     return jnp.sum(weights * T)
 
@@ -124,8 +130,13 @@ def _loss(params, method: str, dt: float):
 def test_gradient_matches_central_differences(method):
     k0 = NOMINAL["k"] * 1.5  # the pattern's largest conductivity, for a dt that stays stable
     coeffs = th.Coefficients(1.0 / 2e5, (k0 / DX**2, k0 / DX**2), 0.1)
-    dt = float(th.stable_dt(coeffs, ((th.robin(60.0, 0.0, k0, DX), th.dirichlet(0.0, k0, DX)),
-                                     (None, th.radiation(0.8, 0.0, 1.0, DX))), T_max=120.0))
+    dt = float(
+        th.stable_dt(
+            coeffs,
+            ((th.robin(60.0, 0.0, k0, DX), th.dirichlet(0.0, k0, DX)), (None, th.radiation(0.8, 0.0, 1.0, DX))),
+            T_max=120.0,
+        )
+    )
     dt = dt if method == "explicit" else 5 * dt
     loss = jax.jit(lambda p: _loss(p, method, dt))
     grads = jax.jit(jax.grad(lambda p: _loss(p, method, dt)))(NOMINAL)

@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from fixtures import march, stepper
 from jax import lax
 from scipy import special
 
-from fixtures import march, stepper
 from twin.kernels import thermal as th
 
 K = 1.0  # W/(m·K)
@@ -74,7 +74,7 @@ def convective_semi_infinite(x, t, h, k, alpha, T_i, T_inf):
     """Incropera eq. 5.60; exp(a)·erfc(b) written as exp(−ξ²)·erfcx(b) so it cannot overflow."""
     xi = x / (2 * np.sqrt(alpha * t))
     b = xi + h * np.sqrt(alpha * t) / k
-    theta = special.erfc(xi) - np.exp(-xi**2) * special.erfcx(b)
+    theta = special.erfc(xi) - np.exp(-(xi**2)) * special.erfcx(b)
     return T_i + (T_inf - T_i) * theta
 
 
@@ -127,14 +127,18 @@ def test_3d_with_passive_axis_equals_2d(method):
     q = jnp.asarray(1e3 * rng.random((ny, nx)))
     h_row = jnp.asarray(5 + rng.random(nx))  # per-cell Robin h along the axis-0 low face
     c2 = th.Coefficients(1.0 / RHO_C, th.face_conductance(jnp.asarray(k), (dx, dx)), 0.5)
-    b2 = ((th.robin(h_row[None, :], 10.0, k[:1], dx), th.dirichlet(60.0, k[-1:], dx)),
-          (th.neumann(500.0, 1.0, dx), th.radiation(0.8, 200.0, 1.0, dx)))
+    b2 = (
+        (th.robin(h_row[None, :], 10.0, k[:1], dx), th.dirichlet(60.0, k[-1:], dx)),
+        (th.neumann(500.0, 1.0, dx), th.radiation(0.8, 200.0, 1.0, dx)),
+    )
     nz = 4
     k3 = jnp.broadcast_to(jnp.asarray(k), (nz, ny, nx))
     c3 = th.Coefficients(1.0 / RHO_C, th.face_conductance(k3, (0.02, dx, dx)), 0.5)
-    b3 = ((None, None),
-          (th.robin(h_row[None, None, :], 10.0, k3[:, :1], dx), th.dirichlet(60.0, k3[:, -1:], dx)),
-          (th.neumann(500.0, 1.0, dx), th.radiation(0.8, 200.0, 1.0, dx)))
+    b3 = (
+        (None, None),
+        (th.robin(h_row[None, None, :], 10.0, k3[:, :1], dx), th.dirichlet(60.0, k3[:, -1:], dx)),
+        (th.neumann(500.0, 1.0, dx), th.radiation(0.8, 200.0, 1.0, dx)),
+    )
     T3 = jnp.broadcast_to(T2, (nz, ny, nx))
     q3 = jnp.broadcast_to(q, (nz, ny, nx))
     dt = 0.9 * float(th.stable_dt(c2, b2, T_max=200.0))
@@ -156,8 +160,9 @@ def test_uniform_generation_between_dirichlet_walls_is_a_parabola():
     x = centres(n, dx)
     exact = T_wall + q * x * (length - x) / (2 * k)
     rise = q * length**2 / (8 * k)
-    T_implicit = jax.jit(th.steady_state, static_argnames="tol")(jnp.full((1, n), T_wall), coeffs, bcs, q,
-                                                                 tol=STEADY_TOL)
+    T_implicit = jax.jit(th.steady_state, static_argnames="tol")(
+        jnp.full((1, n), T_wall), coeffs, bcs, q, tol=STEADY_TOL
+    )
     assert np.max(np.abs(T_implicit[0] - exact)) <= PARABOLA_RTOL * rise
     # Explicit marching reaches the same state: e^(−π²αt/L²) < 1e-12 after 2.8·L²/α.
     dt = float(th.stable_dt(coeffs, bcs, shape=(1, n)))
@@ -225,10 +230,15 @@ def _stability_case():
     rng = np.random.default_rng(7)
     shape, dx = (16, 20), 0.01
     k = jnp.asarray(0.5 + 2 * rng.random(shape))
-    coeffs = th.Coefficients(jnp.asarray(1.0 / (1e5 * (1 + rng.random(shape)))),
-                             th.face_conductance(k, (dx, dx)), jnp.asarray(rng.random(shape)))
-    bcs = ((th.robin(50.0, 20.0, k[:1], dx), th.dirichlet(80.0, k[-1:], dx)),
-           (th.radiation(0.9, 150.0, 1.0, dx), th.neumann(200.0, 1.0, dx)))
+    coeffs = th.Coefficients(
+        jnp.asarray(1.0 / (1e5 * (1 + rng.random(shape)))),
+        th.face_conductance(k, (dx, dx)),
+        jnp.asarray(rng.random(shape)),
+    )
+    bcs = (
+        (th.robin(50.0, 20.0, k[:1], dx), th.dirichlet(80.0, k[-1:], dx)),
+        (th.radiation(0.9, 150.0, 1.0, dx), th.neumann(200.0, 1.0, dx)),
+    )
     T0 = jnp.asarray(20 + 10 * rng.random(shape))  # noise: holds the fastest (checkerboard) mode
     return coeffs, bcs, T0
 

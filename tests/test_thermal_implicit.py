@@ -7,9 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from fixtures import march, stepper
-from twin.kernels import linear_solve, thermal as th
+
+from twin.kernels import linear_solve
+from twin.kernels import thermal as th
 
 ORDER_TOL = 0.2  # fitted slope within ±0.2 of the design order (STYLE.md §7)
 CG_RTOL = 1e-12  # relative residual asked of CG where the test needs the exact linear solution
@@ -38,11 +39,14 @@ def _eigenmode_errors(method: str, step_counts) -> list[float]:
     return [float(np.max(np.abs(np.asarray(run(jnp.asarray(mode), n)) - exact))) for n in step_counts]
 
 
-@pytest.mark.parametrize("method, order, steps", [
-    ("crank_nicolson", 2.0, [8, 16, 32, 64]),
-    ("backward_euler", 1.0, [8, 16, 32, 64]),
-    ("explicit", 1.0, [64, 128, 256, 512]),  # 64 steps is just inside stable_dt on this grid
-])
+@pytest.mark.parametrize(
+    "method, order, steps",
+    [
+        ("crank_nicolson", 2.0, [8, 16, 32, 64]),
+        ("backward_euler", 1.0, [8, 16, 32, 64]),
+        ("explicit", 1.0, [64, 128, 256, 512]),  # 64 steps is just inside stable_dt on this grid
+    ],
+)
 def test_temporal_convergence_order(method, order, steps):
     errors = _eigenmode_errors(method, steps)
     slope = np.polyfit(np.log(1.0 / np.array(steps)), np.log(errors), 1)[0]
@@ -56,8 +60,7 @@ def test_pcg_matches_dense_solve_on_field_shaped_arrays():
     A = B @ B.T + 20 * np.eye(20)
     b = rng.standard_normal(shape)
     matvec = lambda v: (jnp.asarray(A) @ v.reshape(-1)).reshape(shape)  # noqa: E731
-    x, info = linear_solve.pcg(matvec, jnp.asarray(b), jnp.asarray(1 / np.diag(A)).reshape(shape),
-                               rtol=CG_RTOL)
+    x, info = linear_solve.pcg(matvec, jnp.asarray(b), jnp.asarray(1 / np.diag(A)).reshape(shape), rtol=CG_RTOL)
     np.testing.assert_allclose(x, np.linalg.solve(A, b.reshape(-1)).reshape(shape), atol=SOLVE_ATOL)
     assert bool(info.converged) and int(info.iterations) <= 20 + 5
 
@@ -82,7 +85,8 @@ def test_cg_reports_non_convergence():
     coeffs = th.Coefficients(1.0 / RHO_C, (K / DX**2, K / DX**2))
     bcs = ((th.dirichlet(50.0, K, DX), None), (None, None))
     _, info = jax.jit(th.implicit_step_with_info, static_argnames="maxiter")(
-        jnp.full((32, 32), 20.0), coeffs, bcs, 0.0, 1e4, maxiter=3)
+        jnp.full((32, 32), 20.0), coeffs, bcs, 0.0, 1e4, maxiter=3
+    )
     assert int(info.iterations) == 3 and not bool(info.converged)
 
 
@@ -98,7 +102,7 @@ def test_float32_stays_float32_and_agrees_with_float64():
     out = {}
     for dtype in (jnp.float32, jnp.float64):
         coeffs, bcs, T0 = _small_case(dtype)
-        step = lambda T: th.implicit_step(T, coeffs, bcs, 100.0, 50.0, theta=0.5)  # noqa: E731
+        step = lambda T: th.implicit_step(T, coeffs, bcs, 100.0, 50.0, theta=0.5)  # noqa: E731, B023 (used at once)
         out[dtype] = jax.jit(march, static_argnums=(0, 2))(step, T0, 10)
     assert out[jnp.float32].dtype == jnp.float32
     np.testing.assert_allclose(out[jnp.float32], out[jnp.float64], rtol=FLOAT32_RTOL)

@@ -37,7 +37,9 @@ def _exact_face_temperature() -> float:
 def _slab(n: int, dtype=jnp.float64):
     dx = L / n
     coeffs = th.Coefficients(jnp.asarray(1.0 / RHO_C, dtype), (jnp.asarray(K / dx**2, dtype),))
-    bcs = ((th.dirichlet(jnp.asarray(T_HOT, dtype), K, dx), th.radiation(EMISSIVITY, jnp.asarray(T_SURR, dtype), K, dx)),)
+    bcs = (
+        (th.dirichlet(jnp.asarray(T_HOT, dtype), K, dx), th.radiation(EMISSIVITY, jnp.asarray(T_SURR, dtype), K, dx)),
+    )
     return coeffs, bcs, dx
 
 
@@ -64,9 +66,11 @@ def test_newton_face_temperature_over_wide_ranges():
     T_edge, T_surr = rng.uniform(-50, 1500, 200), rng.uniform(-50, 1500, 200)
     got, _ = th._radiating_face(jnp.asarray(T_edge), jnp.asarray(G), jnp.asarray(E), jnp.asarray(T_surr))
     for i in range(200):
+
         def balance(x, i=i):
             a, s = T_edge[i] + th.KELVIN, T_surr[i] + th.KELVIN
             return G[i] * (x - a) + E[i] * (x**4 - s**4)
+
         root = optimize.brentq(balance, 1.0, 2000.0, xtol=1e-13)
         assert float(got[i]) + th.KELVIN == pytest.approx(root, rel=NEWTON_RTOL)
 
@@ -81,8 +85,11 @@ def _cooling_face_temperature(n: int) -> float:
     dx = L / 2 / n
     coeffs = th.Coefficients(1.0 / RHO_C, (K / dx**2,))
     bcs = ((None, th.radiation(0.9, T_SURR, K, dx)),)
-    step = jax.jit(lambda T: lax.fori_loop(0, round(T_END / DT), lambda i, T: th.implicit_step(
-        T, coeffs, bcs, 0.0, DT, theta=0.5, tol=1e-13), T))
+    step = jax.jit(
+        lambda T: lax.fori_loop(
+            0, round(T_END / DT), lambda i, T: th.implicit_step(T, coeffs, bcs, 0.0, DT, theta=0.5, tol=1e-13), T
+        )
+    )
     T = step(jnp.full((n,), T_START))
     return float(th.face_temperature(T, bcs, 0, 1)[0])
 
@@ -113,9 +120,16 @@ def test_face_temperature_is_exact_on_a_linear_profile(kind):
         "dirichlet": th.dirichlet(at_face, K, dx),
         "robin": th.robin(50.0, at_face - flux_out / 50.0, K, dx),
         "neumann": th.neumann(-flux_out, K, dx),
-        "radiation": th.radiation(0.9, optimize.brentq(
-            lambda s: 0.9 * th.SIGMA * ((at_face + th.KELVIN) ** 4 - (s + th.KELVIN) ** 4) - flux_out,
-            -200.0, at_face), K, dx),
+        "radiation": th.radiation(
+            0.9,
+            optimize.brentq(
+                lambda s: 0.9 * th.SIGMA * ((at_face + th.KELVIN) ** 4 - (s + th.KELVIN) ** 4) - flux_out,
+                -200.0,
+                at_face,
+            ),
+            K,
+            dx,
+        ),
         "adiabatic": None,
     }
     face = float(th.face_temperature(T, ((None, faces[kind]),), 0, 1)[0])

@@ -73,8 +73,7 @@ def _stepped(kind: str, theta: float, steps: int, T0) -> np.ndarray:
             t0, t1 = i * dt, (i + 1) * dt
             bcs0, src0 = _inputs(kind, amplitude * jnp.sin(OMEGA * t0))
             bcs1, src1 = _inputs(kind, amplitude * jnp.sin(OMEGA * t1))
-            return th.implicit_step(T, coeffs, bcs0, src0, dt, theta, tol=CG_TOL, boundaries_end=bcs1,
-                                    source_end=src1)
+            return th.implicit_step(T, coeffs, bcs0, src0, dt, theta, tol=CG_TOL, boundaries_end=bcs1, source_end=src1)
 
         return lax.fori_loop(0, steps, body, T)
 
@@ -108,10 +107,23 @@ def _scene() -> dict:
             "x_min": {"type": "dirichlet", "schedule": {"time": [0.0, 4000.0], "value": [10.0, 30.0]}},
             "x_max": {"type": "robin", "h": 8.0, "temperature": 5.0},
         },
-        "sources": {"press": {"box": [[2.0, 1.0], [3.0, 2.0]], "power": 3000.0,
-                              "schedule": {"time": [0.0, 4000.0], "value": [0.2, 1.0]}}},
-        "heaters": {"h1": {"box": [[4.0, 1.0], [5.0, 2.0]], "power": 20000.0, "setpoint": 24.0,
-                           "sensor": [4.5, 1.75], "kp": 0.05, "ki": 2.0e-4}},
+        "sources": {
+            "press": {
+                "box": [[2.0, 1.0], [3.0, 2.0]],
+                "power": 3000.0,
+                "schedule": {"time": [0.0, 4000.0], "value": [0.2, 1.0]},
+            }
+        },
+        "heaters": {
+            "h1": {
+                "box": [[4.0, 1.0], [5.0, 2.0]],
+                "power": 20000.0,
+                "setpoint": 24.0,
+                "sensor": [4.5, 1.75],
+                "kp": 0.05,
+                "ki": 2.0e-4,
+            }
+        },
         "sensors": {"air": {"kind": "air_temperature", "position": [3.0, 1.5], "period": 60.0}},
     }
 
@@ -119,8 +131,7 @@ def _scene() -> dict:
 def _final_field(method: str, dt: float) -> np.ndarray:
     scene = twin.scene_from_mapping(_scene())
     layout, params, state = twin.build(scene, jnp.float64)
-    final, _ = twin.rollout(layout, params, state, twin.Solver(method=method, dt=dt, tol=CG_TOL),
-                            duration=1200.0)
+    final, _ = twin.rollout(layout, params, state, twin.Solver(method=method, dt=dt, tol=CG_TOL), duration=1200.0)
     return np.asarray(final.T)
 
 

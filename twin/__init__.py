@@ -19,18 +19,18 @@ from twin.build import build  # noqa: E402
 from twin.compile_cache import use as use_compile_cache  # noqa: E402
 from twin.errors import DeprecatedKeyWarning, SceneError, SimulationError, TwinInputError  # noqa: E402
 from twin.model import Layout, Params, State, Status  # noqa: E402
-from twin.scene.plausibility import PlausibilityWarning  # noqa: E402
-from twin.time_loop import rollout
-from twin.time_step import time_step  # noqa: E402
 from twin.run.files import write_run  # noqa: E402
 from twin.run.size import Limits  # noqa: E402
-from twin.scene.files import load_scene  # noqa: E402
 from twin.scene.convert import scene_from_mapping  # noqa: E402
+from twin.scene.files import load_scene  # noqa: E402
+from twin.scene.plausibility import PlausibilityWarning  # noqa: E402
 from twin.scene.schema import Scene  # noqa: E402
 from twin.simulate import Checkpoints, Result, resume, simulate  # noqa: E402
 from twin.status import check as check_status  # noqa: E402
 from twin.steady import steady_state  # noqa: E402
 from twin.step import Solver, make_step  # noqa: E402
+from twin.time_loop import rollout  # noqa: E402
+from twin.time_step import time_step  # noqa: E402
 
 __all__ = [
     "Checkpoints",

@@ -11,25 +11,25 @@ import numpy as np
 
 from twin import geometry, status
 from twin.errors import SceneError
-from twin.precision import dtype_name, set_precision
 from twin.kernels import sampling
+from twin.kernels.belt import BeltParams, drag_force
+from twin.kernels.control import smooth_clip, unclip
+from twin.line import sensors as sensor_kinds
 from twin.model import (
     FACE_NAMES,
+    BeltState,
     ConveyorLayout,
     FaceLayout,
     FaceParams,
     Layout,
     Params,
     PartsState,
-    BeltState,
     SegmentLayout,
     SensorLayout,
     State,
     Tallies,
 )
-from twin.kernels.belt import BeltParams, drag_force
-from twin.kernels.control import smooth_clip, unclip
-from twin.line import sensors as sensor_kinds
+from twin.precision import dtype_name, set_precision
 from twin.scene.checks import Floor, surface_face
 from twin.scene.schema import Scene
 from twin.step import thermostat_readings
@@ -90,13 +90,13 @@ def _layout(scene: Scene) -> Layout:
         hvac_shape=_shapes(scene.hvac, "hvac", shape, spacing, cell_volume),
         source_names=tuple(scene.sources),
         source_shape=_shapes(scene.sources, "sources", shape, spacing, cell_volume),
-        source_schedule_time=tuple(np.asarray(w.schedule.time, float) if w.schedule is not None else None
-                                   for w in scene.sources.values()),
+        source_schedule_time=tuple(
+            np.asarray(w.schedule.time, float) if w.schedule is not None else None for w in scene.sources.values()
+        ),
         conveyors=conveyors,
         segments=segments,
         capacity=capacity,
-        sensors=tuple(_sensor(name, s, scene, shape, spacing)
-                      for name, s in scene.sensors.items()),
+        sensors=tuple(_sensor(name, s, scene, shape, spacing) for name, s in scene.sensors.items()),
     )
 
 
@@ -116,8 +116,9 @@ def _region(item, where: str, shape, spacing) -> np.ndarray:
         key = "box"
     if not mask.any():
         value = getattr(item, key)
-        raise SceneError(f"{where}.{key}", value,
-                         f"covers no cell centre; make it larger than the grid spacing {spacing}")
+        raise SceneError(
+            f"{where}.{key}", value, f"covers no cell centre; make it larger than the grid spacing {spacing}"
+        )
     return mask
 
 
@@ -152,19 +153,21 @@ def _conveyors(scene: Scene, shape, spacing) -> tuple[tuple[ConveyorLayout, ...]
         for seg_name, (start, end) in spans.items():
             motor_at = conveyor.segments[seg_name].motor.position if conveyor.segments else None
             segments.append(_segment(f"{name}.{seg_name}", c, conveyor.path, arc, start, end, motor_at, shape, spacing))
-        conveyors.append(ConveyorLayout(
-            name=name,
-            vertices=np.asarray(conveyor.path, float),
-            arc=arc,
-            pick_points=tuple(s for s, _ in robots) or (float(arc[-1]),),
-            robots=tuple(r for _, r in robots) or ("",),
-            has_parts=conveyor.parts is not None,
-            segments=tuple(range(first, len(segments))),
-            segment_ends=np.asarray([end for _, end in spans.values()]),
-            station_names=tuple(conveyor.stations),
-            station_at=np.asarray([st.at for st in conveyor.stations.values()], float),
-            buffers=tuple(st.buffer for st in conveyor.stations.values()),
-        ))
+        conveyors.append(
+            ConveyorLayout(
+                name=name,
+                vertices=np.asarray(conveyor.path, float),
+                arc=arc,
+                pick_points=tuple(s for s, _ in robots) or (float(arc[-1]),),
+                robots=tuple(r for _, r in robots) or ("",),
+                has_parts=conveyor.parts is not None,
+                segments=tuple(range(first, len(segments))),
+                segment_ends=np.asarray([end for _, end in spans.values()]),
+                station_names=tuple(conveyor.stations),
+                station_at=np.asarray([st.at for st in conveyor.stations.values()], float),
+                buffers=tuple(st.buffer for st in conveyor.stations.values()),
+            )
+        )
     return tuple(conveyors), tuple(segments)
 
 
@@ -181,6 +184,7 @@ def segment_spans(conveyor, length: float) -> dict[str, tuple[float, float]]:
 
 def _segment(name, c, path, arc, start, end, motor_at, shape, spacing) -> SegmentLayout:
     """Where a segment's motor losses and drag work heat the air."""
+
     def on_path(s):
         pts = np.asarray(path, float)
         return np.stack([np.interp(s, arc, pts[:, d]) for d in range(pts.shape[1])], axis=-1)
@@ -190,8 +194,17 @@ def _segment(name, c, path, arc, start, end, motor_at, shape, spacing) -> Segmen
     n_points = max(2, math.ceil((end - start) / (0.5 * min(spacing))))
     along = on_path(start + (np.arange(n_points) + 0.5) * (end - start) / n_points)
     d_idx, d_w = cell_weights(along, spacing, shape)
-    return SegmentLayout(name=name, conveyor=c, start=start, end=end, motor=motor[0],
-                         motor_idx=m_idx[0], motor_w=m_w[0], drag_idx=d_idx, drag_w=d_w / n_points)
+    return SegmentLayout(
+        name=name,
+        conveyor=c,
+        start=start,
+        end=end,
+        motor=motor[0],
+        motor_idx=m_idx[0],
+        motor_w=m_w[0],
+        drag_idx=d_idx,
+        drag_w=d_w / n_points,
+    )
 
 
 def _sensor(name, sensor, scene: Scene, shape, spacing) -> SensorLayout:
@@ -244,8 +257,12 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         heater_ki=arr([h.ki for h in scene.heaters.values()]),
         hvac_supply_T=arr([v.supply_temperature for v in scene.hvac.values()]),
         hvac_airflow=arr([v.airflow for v in scene.hvac.values()]),
-        source_power=arr([_source_power(w, shape, layout.cell_volume) for w, shape in
-                          zip(scene.sources.values(), layout.source_shape)]),
+        source_power=arr(
+            [
+                _source_power(w, shape, layout.cell_volume)
+                for w, shape in zip(scene.sources.values(), layout.source_shape)
+            ]
+        ),
         source_schedule=tuple(arr(w.schedule.value if w.schedule is not None else []) for w in scene.sources.values()),
         belts=_belt_params(scene, arr),
         part_spacing=part_value(lambda p: p.spacing, 1.0),
@@ -259,8 +276,9 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         cure_n=cure_value(lambda c: c.n, 1.0),
         part_pitch=part_value(lambda p: p.length + p.min_gap, 1.0),
         service_time=arr(_padded([[st.service_time for st in c.stations.values()] for c in conveyors], 1.0)),
-        pick_time=arr(_padded([[scene.robots[r].pick_time if r else 0.0 for r in c.robots]
-                               for c in layout.conveyors], 0.0)),
+        pick_time=arr(
+            _padded([[scene.robots[r].pick_time if r else 0.0 for r in c.robots] for c in layout.conveyors], 0.0)
+        ),
     )
 
 
@@ -285,15 +303,23 @@ def _belt_params(scene: Scene, arr) -> BeltParams:
         spans = segment_spans(conveyor, float(geometry.polyline_lengths(conveyor.path)[-1]))
         for name, seg in conveyor.belt_segments().items():
             start, end = spans[name]
-            rows.append(dict(
-                setpoint=seg.speed if seg.speed is not None else conveyor.speed,
-                belt_mass=seg.mass_per_length * (end - start),
-                rolling_resistance=seg.rolling_resistance, viscous_drag=seg.viscous_drag,
-                wear=seg.wear, wear_rate=seg.wear_rate / 3600.0,
-                max_force=seg.motor.max_force, kp=seg.motor.kp, ki=seg.motor.ki,
-                current_per_force=seg.motor.current_per_force, no_load_current=seg.motor.no_load_current,
-                resistance=seg.motor.resistance, fixed_loss=seg.motor.fixed_loss,
-            ))
+            rows.append(
+                dict(
+                    setpoint=seg.speed if seg.speed is not None else conveyor.speed,
+                    belt_mass=seg.mass_per_length * (end - start),
+                    rolling_resistance=seg.rolling_resistance,
+                    viscous_drag=seg.viscous_drag,
+                    wear=seg.wear,
+                    wear_rate=seg.wear_rate / 3600.0,
+                    max_force=seg.motor.max_force,
+                    kp=seg.motor.kp,
+                    ki=seg.motor.ki,
+                    current_per_force=seg.motor.current_per_force,
+                    no_load_current=seg.motor.no_load_current,
+                    resistance=seg.motor.resistance,
+                    fixed_loss=seg.motor.fixed_loss,
+                )
+            )
     keys = [f.name for f in dataclasses.fields(BeltParams)]
     return BeltParams(**{k: arr([row[k] for row in rows]) for k in keys})
 

@@ -25,9 +25,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from twin import compile_cache, values
+from twin.errors import DeprecatedKeyWarning, TwinInputError
 from twin.run import atomic_files, checkpoint, interrupt
 from twin.run import dirs as run_dirs
-from twin.errors import DeprecatedKeyWarning, TwinInputError
 from twin.scene.plausibility import PlausibilityWarning
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
@@ -129,12 +129,14 @@ def _split_flags(overrides: list[str]) -> tuple[list[str], bool] | None:
 def _sweep_probes(overrides: list[str]) -> list[list[str]]:
     """One override list per swept value (other keys at their first value), to check each value once."""
     parsed = OverridesParser.create().parse_overrides(overrides)
-    choices = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
-               else [o.input_line] for o in parsed]
+    choices = [
+        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override() else [o.input_line]
+        for o in parsed
+    ]
     first = [c[0] for c in choices]
     probes = [first]
-    for i, values in enumerate(choices):
-        probes += [first[:i] + [v] + first[i + 1:] for v in values[1:]]
+    for i, options in enumerate(choices):
+        probes += [first[:i] + [v] + first[i + 1 :] for v in options[1:]]
     return probes
 
 
@@ -144,8 +146,15 @@ def _validate(data: dict) -> None:
     from twin.simulate import check_plan
 
     run = simulate_config(data)
-    check_plan(scene_from_mapping(data["scene"]), run.duration, run.solver, run.precision, run.snapshot_every,
-               run.device, run.limits)
+    check_plan(
+        scene_from_mapping(data["scene"]),
+        run.duration,
+        run.solver,
+        run.precision,
+        run.snapshot_every,
+        run.device,
+        run.limits,
+    )
 
 
 def _look_before(command: str, overrides: list[str]) -> None:
@@ -211,8 +220,17 @@ def _simulate(cfg: DictConfig) -> None:
         checkpoints = None
         if run.checkpoint_every is not None and run.solver.method != "steady":
             checkpoints = Checkpoints(_RUN_DIR / checkpoint.FILE_NAME, run.checkpoint_every, data)
-        result = simulate(scene, run.duration, run.solver, run.precision, run.snapshot_every, run.progress,
-                          run.device, run.limits, checkpoints)
+        result = simulate(
+            scene,
+            run.duration,
+            run.solver,
+            run.precision,
+            run.snapshot_every,
+            run.progress,
+            run.device,
+            run.limits,
+            checkpoints,
+        )
     except TwinInputError as err:
         _discard_run_dir()
         _fail("simulate", err)
@@ -239,8 +257,10 @@ def _cannot_write(what: str, run_dir: Path, err: OSError) -> None:
     the user cannot write)."""
     kept = _keep_checkpoint()
     reason = " ".join(str(err.strerror or err).split())
-    print(f"twin simulate: error: cannot write {what} in {run_dir}: {reason}" + (f"; {kept}" if kept else ""),
-          file=sys.stderr)
+    print(
+        f"twin simulate: error: cannot write {what} in {run_dir}: {reason}" + (f"; {kept}" if kept else ""),
+        file=sys.stderr,
+    )
     sys.exit(2 if err.errno in INPUT_ERRNOS else 1)
 
 
@@ -260,8 +280,12 @@ def _resume(args: list[str]) -> None:
         if key == "resume" and "resume" not in settings:
             settings["resume"] = value
         elif not sep or key not in RESUME_KEYS:
-            raise TwinInputError(key, value or None, "a resumed run continues as it was configured; with resume= "
-                                 f"only {', '.join(RESUME_KEYS)} may be given")
+            raise TwinInputError(
+                key,
+                value or None,
+                "a resumed run continues as it was configured; with resume= "
+                f"only {', '.join(RESUME_KEYS)} may be given",
+            )
         else:
             settings[key] = values.flag(parse_yaml(value, key), key)
     run_dir = _resume_dir(settings["resume"])
@@ -298,39 +322,61 @@ def _report(result, run_dir: Path) -> None:
         print(f"  wrote {run_dir}/results.h5, metrics.json{picture}")
         return
     pick = m["part_temperature_at_pick_degC"]
-    print(f"twin simulate: {result.scene.name}, {m['duration_h']:.2f} h of line time in {result.plan.steps} steps "
-          f"of {result.plan.dt:.3g} s")
-    said = _said(result, " at the end", conveyors=f"throughput {m['throughput_parts_per_h']:.1f} parts/h",
-                 heaters=f"heater energy {m['heater_energy_kWh']:.2f} kWh")
+    print(
+        f"twin simulate: {result.scene.name}, {m['duration_h']:.2f} h of line time in {result.plan.steps} steps "
+        f"of {result.plan.dt:.3g} s"
+    )
+    said = _said(
+        result,
+        " at the end",
+        conveyors=f"throughput {m['throughput_parts_per_h']:.1f} parts/h",
+        heaters=f"heater energy {m['heater_energy_kWh']:.2f} kWh",
+    )
     if pick:
         said += f", part at pick {pick['mean']:.1f} °C (min {pick['min']:.1f}, max {pick['max']:.1f})"
     print("  " + said)
     if m["unconverged_steps"]:
-        print(f"  warning: {m['unconverged_steps']} steps stopped before their linear (CG) or thermostat solve "
-              "converged; raise solver.maxiter or lower solver.dt", file=sys.stderr)
+        print(
+            f"  warning: {m['unconverged_steps']} steps stopped before their linear (CG) or thermostat solve "
+            "converged; raise solver.maxiter or lower solver.dt",
+            file=sys.stderr,
+        )
     print(f"  wrote {run_dir}/results.h5, metrics.json{picture}")
 
 
 def _said(result, when: str, **by_part: str) -> str:
     """The field's range `when`, then each text whose part of the scene ('heaters', 'conveyors') exists."""
     final = result.snapshots[-1]
-    return ", ".join([f"field {np.min(final):.1f} to {np.max(final):.1f} °C{when}",
-                      *[text for part, text in by_part.items() if getattr(result.scene, part)]])
+    return ", ".join(
+        [
+            f"field {np.min(final):.1f} to {np.max(final):.1f} °C{when}",
+            *[text for part, text in by_part.items() if getattr(result.scene, part)],
+        ]
+    )
 
 
 def _report_steady(result, m: dict) -> None:
     info = m["steady"]
     state = "reached" if info["converged"] else "NOT reached"
-    print(f"twin simulate: {result.scene.name}, steady state {state} in {info['iterations']} iterations: residual "
-          f"{info['residual_K']:.2g} K (tolerance {info['tolerance_K']:.2g} K), net imbalance "
-          f"{info['imbalance_W']:.3g} W")
-    said = _said(result, "", heaters=f"heater power {m['heater_power_W'] / 1e3:.3g} kW",
-                 conveyors=f"conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW")
+    print(
+        f"twin simulate: {result.scene.name}, steady state {state} in {info['iterations']} iterations: residual "
+        f"{info['residual_K']:.2g} K (tolerance {info['tolerance_K']:.2g} K), net imbalance "
+        f"{info['imbalance_W']:.3g} W"
+    )
+    said = _said(
+        result,
+        "",
+        heaters=f"heater power {m['heater_power_W'] / 1e3:.3g} kW",
+        conveyors=f"conveyor power {m['conveyor_power_W'] / 1e3:.3g} kW",
+    )
     faces = ", ".join(f"{name} {heat:+.4g} W" for name, heat in info["face_heat_W"].items())
     print("  " + said + (f"; heat in through the faces: {faces}" if faces else ""))
     if not info["converged"]:
-        print("  warning: the steady solve stopped at its iteration cap; the field is not yet steady — check the "
-              "scene (an insulated domain has no unique steady state) or use a transient solver", file=sys.stderr)
+        print(
+            "  warning: the steady solve stopped at its iteration cap; the field is not yet steady — check the "
+            "scene (an insulated domain has no unique steady state) or use a transient solver",
+            file=sys.stderr,
+        )
 
 
 COMMANDS = {"simulate": _simulate}

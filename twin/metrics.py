@@ -63,11 +63,13 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
         "by_conveyor": {c.name: _conveyor(tallies, i, duration) for i, c in enumerate(layout.conveyors)},
         "by_station": {
             f"{c.name}.{name}": {
-                "blocked_s": float(tallies.blocked[i, k]), "starved_s": float(tallies.starved[i, k]),
+                "blocked_s": float(tallies.blocked[i, k]),
+                "starved_s": float(tallies.starved[i, k]),
                 "blocked_fraction": float(tallies.blocked[i, k]) / duration,
                 "starved_fraction": float(tallies.starved[i, k]) / duration,
             }
-            for i, c in enumerate(layout.conveyors) for k, name in enumerate(c.station_names)
+            for i, c in enumerate(layout.conveyors)
+            for k, name in enumerate(c.station_names)
         },
     }
     return metrics
@@ -86,8 +88,14 @@ def summarise_steady(layout: Layout, params: Params, state: State, info: dict) -
         "heater_power_by_heater_W": dict(zip(layout.heater_names, map(float, heater))),
         "heater_output_by_heater": dict(zip(layout.heater_names, map(float, np.asarray(state.heater_output)))),
         "conveyor_power_W": float(power.sum()),
-        "by_segment": {s.name: {"power_W": float(power[g]), "current_A": float(current[g]),
-                                "speed_m_per_s": float(state.belts.v[g])} for g, s in enumerate(layout.segments)},
+        "by_segment": {
+            s.name: {
+                "power_W": float(power[g]),
+                "current_A": float(current[g]),
+                "speed_m_per_s": float(state.belts.v[g]),
+            }
+            for g, s in enumerate(layout.segments)
+        },
     }
 
 

@@ -1,9 +1,9 @@
 """The three parts of a built scene: static `Layout`, differentiable `Params`, evolving `State`.
 
 Array shapes use: `grid` the field's array shape ((nx,), (ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
-units; `w` volumetric heat sources; `c` conveyors; `n` part slots per conveyor; `r` pick points per conveyor (padded); `q` processing stations per
-conveyor (padded); `g` belt
-segments (all conveyors); `k` the 2^d cells around a sampling point; `s` sensors.
+units; `w` volumetric heat sources; `c` conveyors; `n` part slots per conveyor; `r` pick points per
+conveyor (padded); `q` processing stations per conveyor (padded); `g` belt segments (all conveyors); `k`
+the 2^d cells around a sampling point; `s` sensors.
 """
 
 from __future__ import annotations

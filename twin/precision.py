@@ -37,6 +37,9 @@ def select_device(name: str) -> jax.Device:
             return jax.devices("gpu")[0]
         except RuntimeError:  # no GPU backend in this JAX install, or no GPU visible
             if name == "gpu":
-                raise TwinInputError("device", name, "JAX sees no GPU here; install the CUDA build "
-                                     "(pip install 'factory-twin[gpu]') or use device=cpu") from None
+                raise TwinInputError(
+                    "device",
+                    name,
+                    "JAX sees no GPU here; install the CUDA build (pip install 'factory-twin[gpu]') or use device=cpu",
+                ) from None
     return jax.devices("cpu")[0]

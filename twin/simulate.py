@@ -1,8 +1,8 @@
 """`simulate`: run a scene for a duration, chunk by chunk, and collect what a run reports.
 
-The steps run in chunks of one compiled program (`twin.time_loop.program`); between chunks (outside jit) the host takes a field
-snapshot, collects the parts that left, checks the run's status and moves the progress bar. A run
-that produces a non-finite value stops at the end of that chunk with a `SimulationError` naming the
+The steps run in chunks of one compiled program (`twin.time_loop.program`); between chunks (outside
+jit) the host takes a field snapshot, collects the parts that left, checks the run's status and moves
+the progress bar. A run that produces a non-finite value stops at the end of that chunk with a `SimulationError` naming the
 time and the cell or entity.
 """
 
@@ -18,21 +18,31 @@ from tqdm.auto import tqdm
 
 from twin import metrics as metrics_mod
 from twin import status, time_loop
-from twin.line import sensors
-from twin.run import checkpoint, parts_log
 from twin import step as step_mod
 from twin.build import build
-from twin.run.checkpoint import Checkpoints
 from twin.errors import TwinInputError
+from twin.line import sensors
 from twin.model import Layout, Params, State
 from twin.precision import DEVICES, PRECISIONS, select_device, set_precision
-from twin.time_step import Plan, plan, time_step
+from twin.run import checkpoint, parts_log
+from twin.run.checkpoint import Checkpoints
 from twin.run.config import check_run
 from twin.run.size import Limits, check_plan_size, check_scene_size
 from twin.scene.schema import Scene
+from twin.time_step import Plan, plan, time_step
 
-__all__ = ["DEVICES", "PRECISIONS", "Checkpoints", "Result", "check_plan", "chunk_program", "resume", "simulate", "select_device",
-           "set_precision"]
+__all__ = [
+    "DEVICES",
+    "PRECISIONS",
+    "Checkpoints",
+    "Result",
+    "check_plan",
+    "chunk_program",
+    "resume",
+    "simulate",
+    "select_device",
+    "set_precision",
+]
 
 
 @dataclass
@@ -95,18 +105,30 @@ def resume(path: str | Path, progress: bool = False) -> Result:
     with jax.default_device(select_device(run.device)):
         dtype = set_precision(run.precision)
         check_scene_size(run.scene, dtype, run.limits)
-        layout, params, initial, the_plan = _prepare(run.scene, run.duration, run.solver, dtype, run.snapshot_every,
-                                                     run.limits)
+        layout, params, initial, the_plan = _prepare(
+            run.scene, run.duration, run.solver, dtype, run.snapshot_every, run.limits
+        )
         if the_plan != run.plan:
-            raise TwinInputError(str(path), f"dt {run.plan.dt:g} s, {run.plan.steps} steps", "the rebuilt run steps "
-                                 f"differently (dt {the_plan.dt:g} s, {the_plan.steps} steps): the checkpoint was "
-                                 "written by another version of twin")
+            raise TwinInputError(
+                str(path),
+                f"dt {run.plan.dt:g} s, {run.plan.steps} steps",
+                "the rebuilt run steps "
+                f"differently (dt {the_plan.dt:g} s, {the_plan.steps} steps): the checkpoint was "
+                "written by another version of twin",
+            )
         checkpoints = Checkpoints(Path(path), stored.every, stored.config)
         return _simulate(run, progress, layout, params, initial, stored, checkpoints)
 
 
-def check_plan(scene: Scene, duration: float, solver: step_mod.Solver, precision: str, snapshot_every: float,
-               device: str = "auto", limits: Limits = Limits()) -> None:
+def check_plan(
+    scene: Scene,
+    duration: float,
+    solver: step_mod.Solver,
+    precision: str,
+    snapshot_every: float,
+    device: str = "auto",
+    limits: Limits = Limits(),
+) -> None:
     """Every check a run can make before it steps — run settings, device, size, the scene's build
     (geometry on the grid), the time step's bounds and the plan — without stepping: a sweep makes it for
     every job before any job starts."""
@@ -145,8 +167,15 @@ def _prepare(scene, duration, solver, dtype, snapshot_every, limits):
     return layout, params, state, the_plan
 
 
-def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Params, initial: State,
-              stored: checkpoint.Stored | None, checkpoints: Checkpoints | None) -> Result:
+def _simulate(
+    run: checkpoint.Run,
+    progress: bool,
+    layout: Layout,
+    params: Params,
+    initial: State,
+    stored: checkpoint.Stored | None,
+    checkpoints: Checkpoints | None,
+) -> Result:
     """Step the plan's chunks from `initial`, or from where `stored` (a checkpoint) had got to,
     checkpointing as asked."""
     the_plan = run.plan
@@ -158,8 +187,14 @@ def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Param
     else:
         so_far = stored.so_far(layout, initial)
     # Counted in seconds of line time, so the rate shown is the real-time factor.
-    with tqdm(total=run.duration, initial=so_far.time, desc=f"simulate {run.scene.name}", unit="s", unit_scale=True,
-              disable=None if progress else True) as bar:
+    with tqdm(
+        total=run.duration,
+        initial=so_far.time,
+        desc=f"simulate {run.scene.name}",
+        unit="s",
+        unit_scale=True,
+        disable=None if progress else True,
+    ) as bar:
         for j in range(so_far.chunks_done, the_plan.chunks):
             first = j * the_plan.steps_per_chunk
             log = parts_log.empty(layout, the_plan.steps_per_chunk, initial.T.dtype)
@@ -177,9 +212,14 @@ def _simulate(run: checkpoint.Run, progress: bool, layout: Layout, params: Param
     series = np.concatenate(so_far.readings)
     times = np.arange(series.shape[0]) * the_plan.dt
     result = Result(
-        scene=run.scene, layout=layout, params=params, state=so_far.state, plan=the_plan,
+        scene=run.scene,
+        layout=layout,
+        params=params,
+        state=so_far.state,
+        plan=the_plan,
         sensors=resample(layout, times, series, run.duration),
-        snapshot_times=np.asarray(so_far.snapshot_times), snapshots=np.stack(so_far.snapshots),
+        snapshot_times=np.asarray(so_far.snapshot_times),
+        snapshots=np.stack(so_far.snapshots),
         parts=so_far.parts.table(so_far.state),
     )
     result.metrics = metrics_mod.summarise(layout, params, so_far.state, run.duration)
@@ -197,8 +237,14 @@ def chunk_program(layout: Layout, solver: step_mod.Solver, the_plan: Plan):
     (`parts_log.empty(layout, the_plan.steps_per_chunk, dtype)`); steps past the plan's end are skipped.
     One compiled program for every chunk of the plan, and for every run with an equal layout and plan."""
     ragged = the_plan.steps % the_plan.steps_per_chunk != 0  # only then can a chunk reach past the end
-    return time_loop.program(layout, solver, the_plan.dt, the_plan.steps_per_chunk,
-                             last=the_plan.steps if ragged else None, gather=parts_log.append)
+    return time_loop.program(
+        layout,
+        solver,
+        the_plan.dt,
+        the_plan.steps_per_chunk,
+        last=the_plan.steps if ragged else None,
+        gather=parts_log.append,
+    )
 
 
 def resample(layout: Layout, times, series, duration) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -31,8 +31,12 @@ CHECKED = (
 
 def initial(dtype) -> Status:
     """No problem yet."""
-    return Status(unconverged_steps=jnp.zeros((), jnp.int32), nonfinite_time=jnp.full((), jnp.nan, dtype),
-                  nonfinite_what=jnp.full((), -1, jnp.int32), nonfinite_index=jnp.zeros((), jnp.int32))
+    return Status(
+        unconverged_steps=jnp.zeros((), jnp.int32),
+        nonfinite_time=jnp.full((), jnp.nan, dtype),
+        nonfinite_what=jnp.full((), -1, jnp.int32),
+        nonfinite_index=jnp.zeros((), jnp.int32),
+    )
 
 
 def update(status: Status, state: State, converged) -> Status:
@@ -58,8 +62,12 @@ def update(status: Status, state: State, converged) -> Status:
         return status.nonfinite_what, status.nonfinite_index
 
     what, index = jax.lax.cond(first, locate, keep, None)
-    return Status(unconverged_steps=unconverged, nonfinite_time=jnp.where(first, state.t, status.nonfinite_time),
-                  nonfinite_what=what, nonfinite_index=index)
+    return Status(
+        unconverged_steps=unconverged,
+        nonfinite_time=jnp.where(first, state.t, status.nonfinite_time),
+        nonfinite_what=what,
+        nonfinite_index=index,
+    )
 
 
 def check(layout: Layout, state: State, hint: str = "") -> None:

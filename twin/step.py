@@ -23,9 +23,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from twin import status
-from twin.line import belts
-from twin.line import part_flow, sensors
 from twin.kernels import control, sampling, thermal
+from twin.line import belts, part_flow, sensors
 from twin.model import RHO_C_AIR, Layout, Params, State
 from twin.scene.convert import check_fields
 from twin.scene.schema import key, number
@@ -46,12 +45,14 @@ class Solver:
         energy residual at which the solve stops.
     """
 
-    method: Literal["explicit", "backward_euler", "crank_nicolson", "steady"] = key("thermal time stepping",
-                                                                                   default="explicit")
+    method: Literal["explicit", "backward_euler", "crank_nicolson", "steady"] = key(
+        "thermal time stepping", default="explicit"
+    )
     dt: float | None = number("time step", "s", gt=0, default=None)
     max_dt: float = number("cap on the automatic time step", "s", gt=0, default=2.0)
-    safety: float = number("fraction of the stable step", gt=0, le=1, why="above 1 the explicit step is unstable",
-                           default=0.9)
+    safety: float = number(
+        "fraction of the stable step", gt=0, le=1, why="above 1 the explicit step is unstable", default=0.9
+    )
     mechanics_dt: float = number("longest belt-mechanics substep", "s", gt=0, default=0.1)
     tol: float | None = number("CG relative residual", gt=0, default=None)
     maxiter: int | None = number("CG iteration cap", ge=1, default=None)
@@ -77,11 +78,13 @@ class Fixed:
     coeffs: thermal.Coefficients
     k_cell: Float[Array, "*grid"]
     steady_source: Float[Array, "*grid"] | float  # W/m³: HVAC supply, ambient, unscheduled sources
-    heater_loads: Float[Array, "h *grid"]  # W/m³ each heater puts into its cells at full output
+    # W/m³ each heater puts into its cells at full output (the shape string is jaxtyping's, not Python)
+    heater_loads: Float[Array, "h *grid"]  # noqa: F821
 
 
-jax.tree_util.register_dataclass(Fixed, data_fields=["coeffs", "k_cell", "steady_source", "heater_loads"],
-                                 meta_fields=[])
+jax.tree_util.register_dataclass(
+    Fixed, data_fields=["coeffs", "k_cell", "steady_source", "heater_loads"], meta_fields=[]
+)
 
 
 def fixed_terms(layout: Layout, params: Params) -> Fixed:
@@ -145,8 +148,9 @@ def thermostat_readings(layout: Layout, field):
     return sampling.gather(field, jnp.asarray(layout.thermostat_idx), weights)
 
 
-def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params, state: State, source, t, t_end,
-                   dt: float):
+def thermal_update(
+    layout: Layout, solver: Solver, fixed: Fixed, params: Params, state: State, source, t, t_end, dt: float
+):
     """The field after dt with the thermostats solved together with it.
 
     `source` (W/m³) is what acts uniformly over the step (parts, belts, steady terms); schedules are
@@ -167,8 +171,18 @@ def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params,
         converged = jnp.asarray(True)
     else:
         delta, responses, info = thermal.implicit_increments(
-            state.T, fixed.coeffs, bcs0, src0, dt, solver.theta, boundaries_end=bcs1, source_end=src1,
-            loads=theta_c * fixed.heater_loads if n_heaters else None, tol=solver.tol, maxiter=solver.maxiter)
+            state.T,
+            fixed.coeffs,
+            bcs0,
+            src0,
+            dt,
+            solver.theta,
+            boundaries_end=bcs1,
+            source_end=src1,
+            loads=theta_c * fixed.heater_loads if n_heaters else None,
+            tol=solver.tol,
+            maxiter=solver.maxiter,
+        )
         converged = info.converged
     T = state.T + delta
     if not n_heaters:
@@ -176,8 +190,16 @@ def thermal_update(layout: Layout, solver: Solver, fixed: Fixed, params: Params,
     error_start = params.heater_setpoint - thermostat_readings(layout, state.T)
     response = jax.vmap(lambda field: thermostat_readings(layout, field))(responses).T  # [thermostat, heater]
     output, integral, settled = control.pi_implicit(
-        params.heater_setpoint - thermostat_readings(layout, T), response, state.heater_integral, u0,
-        params.heater_ki * error_start, params.heater_kp, params.heater_ki, dt, theta_c)
+        params.heater_setpoint - thermostat_readings(layout, T),
+        response,
+        state.heater_integral,
+        u0,
+        params.heater_ki * error_start,
+        params.heater_kp,
+        params.heater_ki,
+        dt,
+        theta_c,
+    )
     T = T + jnp.tensordot(output, responses, 1)
     energy = dt * params.heater_power * (theta_c * output + (1.0 - theta_c) * u0)
     return T, output, integral, energy, converged & settled, bcs1
@@ -194,10 +216,20 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         parts, tallies, moves = part_flow.advance(layout, params, state.parts, state.tallies, travel, t, dt)
         parts, tallies, q_parts, exits = part_flow.exchange_heat(layout, params, parts, tallies, moves, state.T, dt)
         source = fixed.steady_source + q_parts + q_belts
-        T, output, integral, energy, converged, bcs = thermal_update(layout, solver, fixed, params, state, source,
-                                                                    t, t_end, dt)
-        new = State(t=t_end, T=T, heater_integral=integral, heater_output=output,
-                    heater_energy=state.heater_energy + energy, parts=parts, tallies=tallies, belts=belt_state, status=state.status)
+        T, output, integral, energy, converged, bcs = thermal_update(
+            layout, solver, fixed, params, state, source, t, t_end, dt
+        )
+        new = State(
+            t=t_end,
+            T=T,
+            heater_integral=integral,
+            heater_output=output,
+            heater_energy=state.heater_energy + energy,
+            parts=parts,
+            tallies=tallies,
+            belts=belt_state,
+            status=state.status,
+        )
         new = new.replace(status=status.update(state.status, new, converged))
         return new, sensors.readings(layout, params, new, bcs), exits
 

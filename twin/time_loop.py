@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -31,8 +31,15 @@ TRACED = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionEr
 PROGRAMS = 64  # compiled programs kept; each holds its layout's arrays as constants
 
 
-def trajectory(step: Callable, dt: float, n_steps: int, *, checkpointed: bool = False, last: int | None = None,
-               gather: Callable | None = None):
+def trajectory(
+    step: Callable,
+    dt: float,
+    n_steps: int,
+    *,
+    checkpointed: bool = False,
+    last: int | None = None,
+    gather: Callable | None = None,
+):
     """run(params, state, fixed, origin, first, gathered=None) -> (state, readings (n_steps, s), gathered).
 
     step: `step(params, state, fixed, t_end) -> (state, readings, exits)` (twin.step.make_step).
@@ -64,7 +71,7 @@ def trajectory(step: Callable, dt: float, n_steps: int, *, checkpointed: bool = 
         carry, readings = jax.lax.scan(chunk, carry, ks[: outer * inner].reshape(outer, inner))
         readings = readings.reshape(outer * inner, -1)
         if rest:
-            carry, tail = jax.lax.scan(body, carry, ks[outer * inner:])
+            carry, tail = jax.lax.scan(body, carry, ks[outer * inner :])
             readings = jnp.concatenate([readings, tail])
         return carry[0], readings, carry[1]
 
@@ -72,8 +79,16 @@ def trajectory(step: Callable, dt: float, n_steps: int, *, checkpointed: bool = 
 
 
 @functools.lru_cache(maxsize=PROGRAMS)
-def program(layout: Layout, solver: step_mod.Solver, dt: float, n_steps: int, *, checkpointed: bool = False,
-            last: int | None = None, gather: Callable | None = None):
+def program(
+    layout: Layout,
+    solver: step_mod.Solver,
+    dt: float,
+    n_steps: int,
+    *,
+    checkpointed: bool = False,
+    last: int | None = None,
+    gather: Callable | None = None,
+):
     """The jitted `trajectory` of `make_step(layout, solver, dt)`, compiled once per distinct arguments."""
     step = step_mod.make_step(layout, solver, dt)
     return jax.jit(trajectory(step, dt, n_steps, checkpointed=checkpointed, last=last, gather=gather))
@@ -93,14 +108,26 @@ def _rollout_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> floa
         return time_step(layout, params, solver)
     except TRACED:
         if solver.dt is None:
-            raise TwinInputError("solver.dt", None, "rollout under jit needs a fixed step: pass Solver(dt=...); "
-                                 "twin.time_step(layout, params, solver), called outside jit, gives the "
-                                 "largest allowed") from None
+            raise TwinInputError(
+                "solver.dt",
+                None,
+                "rollout under jit needs a fixed step: pass Solver(dt=...); "
+                "twin.time_step(layout, params, solver), called outside jit, gives the "
+                "largest allowed",
+            ) from None
         return float(solver.dt)
 
 
-def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solver, n_steps: int | None = None, *,
-            duration: float | None = None, throw: bool = False):
+def rollout(
+    layout: Layout,
+    params: Params,
+    state: State,
+    solver: step_mod.Solver,
+    n_steps: int | None = None,
+    *,
+    duration: float | None = None,
+    throw: bool = False,
+):
     """Advance `n_steps` steps (or `duration` seconds) from `state`; returns (final state, readings
     (steps, sensors)). Differentiable.
 
@@ -119,6 +146,8 @@ def rollout(layout: Layout, params: Params, state: State, solver: step_mod.Solve
         try:
             status.check(layout, state)
         except TRACED:
-            raise TypeError("rollout(throw=True) needs concrete values: call it outside jit, or check "
-                            "final.status with twin.check_status(layout, final) after the jitted call") from None
+            raise TypeError(
+                "rollout(throw=True) needs concrete values: call it outside jit, or check "
+                "final.status with twin.check_status(layout, final) after the jitted call"
+            ) from None
     return state, readings

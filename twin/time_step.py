@@ -48,21 +48,27 @@ def time_step(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
     `TwinInputError` at `solver.dt`. Needs concrete params (call it outside jit).
     """
     if solver.method == "steady":
-        raise TwinInputError("solver.method", "steady", "a steady solve takes no time steps; use twin.steady_state "
-                             "or twin.simulate")
+        raise TwinInputError(
+            "solver.method", "steady", "a steady solve takes no time steps; use twin.steady_state or twin.simulate"
+        )
     bounds = {}
     if solver.method == "explicit":
         limit = _explicit_limit(layout, params, _hottest(params) + TEMPERATURE_MARGIN, solver.safety)
         if not 0.0 < limit < math.inf:
-            raise TwinInputError("solver.method", solver.method, f"the explicit stability limit is {limit:g} s: a "
-                                 "value in the scene is out of the precision's range; check it, or use an implicit "
-                                 "solver (solver=backward_euler)")
+            raise TwinInputError(
+                "solver.method",
+                solver.method,
+                f"the explicit stability limit is {limit:g} s: a "
+                "value in the scene is out of the precision's range; check it, or use an implicit "
+                "solver (solver=backward_euler)",
+            )
         bounds["the explicit stability limit; use a smaller dt or solver=backward_euler"] = limit
     for c, conveyor in enumerate(layout.conveyors):
         if conveyor.has_parts:
             speed = params.belts.setpoint[conveyor.segments[0]]
             bounds[f"half the part interval on conveyor {conveyor.name!r} (spacing/speed/2)"] = 0.5 * float(
-                params.part_spacing[c] / speed)
+                params.part_spacing[c] / speed
+            )
     if solver.dt is not None:
         for reason, bound in bounds.items():
             if solver.dt > bound * (1.0 + BOUND_RTOL):
@@ -74,6 +80,7 @@ def time_step(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
 def _explicit_limit(layout: Layout, params: Params, T_max: float, safety: float) -> float:
     """The forward-Euler stable dt, s, for temperatures up to T_max (°C), as one compiled program (run
     eagerly, the coefficients' many small operations would each be compiled on their own)."""
+
     def limit(params):
         fixed = step_mod.fixed_terms(layout, params)
         bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
@@ -100,5 +107,3 @@ def plan(duration: float, dt_max: float, chunk_seconds: float) -> Plan:
     dt, steps = steps_for(duration, dt_max)
     chunks = min(steps, max(1, math.ceil(duration / chunk_seconds - 1e-9)))
     return Plan(dt=dt, steps=steps, steps_per_chunk=-(-steps // chunks))
-
-

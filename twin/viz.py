@@ -61,9 +61,18 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     aspect = STRIP if layout.ndim == 1 else scene.grid.size[0] / scene.grid.size[1]
     lifted = functools.partial(_lifted, y=0.5 * _strip_height(layout) if layout.ndim == 1 else None)
     plotter = pv.Plotter(off_screen=True, window_size=(1600, max(400, int(1600 / aspect) + 220)))
-    plotter.add_mesh(grid, scalars="temperature_degC", cmap="inferno",
-                     scalar_bar_args={"title": "temperature (°C)", "vertical": False, "color": "white",
-                                      "fmt": "%.0f", "n_labels": 6})
+    plotter.add_mesh(
+        grid,
+        scalars="temperature_degC",
+        cmap="inferno",
+        scalar_bar_args={
+            "title": "temperature (°C)",
+            "vertical": False,
+            "color": "white",
+            "fmt": "%.0f",
+            "n_labels": 6,
+        },
+    )
     lift = plane_z + 0.05
     for conveyor in scene.conveyors.values():
         pts = lifted(conveyor.path, lift)
@@ -74,8 +83,10 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
     for conveyor in layout.conveyors:
         for at in conveyor.station_at:
             point = [np.interp(at, conveyor.arc, conveyor.vertices[:, d]) for d in range(layout.ndim)]
-            plotter.add_mesh(pv.Cube(center=lifted([point], lift)[0], x_length=0.4 * radius, y_length=2 * radius,
-                                     z_length=radius), color=STATION_COLOUR)
+            plotter.add_mesh(
+                pv.Cube(center=lifted([point], lift)[0], x_length=0.4 * radius, y_length=2 * radius, z_length=radius),
+                color=STATION_COLOUR,
+            )
     for segment in layout.segments:
         centre = lifted([segment.motor], lift)[0]
         plotter.add_mesh(pv.Cube(center=centre, x_length=radius, y_length=radius, z_length=radius), color=MOTOR_COLOUR)
@@ -107,8 +118,9 @@ def _add_key(plotter: pv.Plotter, scene: Scene, layout: Layout, has_sensors: boo
     if labels:
         width, height = plotter.window_size
         rows = 24 * (len(labels) + 1) / height  # ~24 px a row, whatever the window's aspect
-        plotter.add_legend(labels, bcolor="black", border=True, size=(170 / width, rows), loc="lower left",
-                           background_opacity=0.6)
+        plotter.add_legend(
+            labels, bcolor="black", border=True, size=(170 / width, rows), loc="lower left", background_opacity=0.6
+        )
 
 
 def _lifted(points, z: float, y: float | None = None) -> np.ndarray:

@@ -62,12 +62,20 @@ def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float
         force, _ = belt_physics.motor_force(p, v, z)
         current, power, losses = belt_physics.electrics(p, force, v)
         drag = belt_physics.drag_force(p, v, load, t + (i + 1) * h)
-        return (v, z, energy + h * power, charge + h * current, travel + h * v, loss_heat + h * losses,
-                drag_heat + h * drag * v)
+        return (
+            v,
+            z,
+            energy + h * power,
+            charge + h * current,
+            travel + h * v,
+            loss_heat + h * losses,
+            drag_heat + h * drag * v,
+        )
 
     zeros = jnp.zeros_like(belts.v)
     v, z, energy, charge, travel, loss_heat, drag_heat = jax.lax.fori_loop(
-        0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros))
+        0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros)
+    )
     state = BeltState(v=v, integral=z, energy=energy, charge=charge, heat=belts.heat + loss_heat + drag_heat)
     return state, travel, heat_source(layout, loss_heat, drag_heat, dt)
 

@@ -73,10 +73,19 @@ class ConveyorParams:
 
 def conveyor_params(params: Params, c: int) -> ConveyorParams:
     return ConveyorParams(
-        spacing=params.part_spacing[c], mass=params.part_mass[c], c_p=params.part_c_p[c], area=params.part_area[c],
-        h=params.part_h[c], T0=params.part_T0[c], cure_A=params.cure_A[c], cure_Ea=params.cure_Ea[c],
-        cure_n=params.cure_n[c], pitch=params.part_pitch[c], service_time=params.service_time[c],
-        pick_time=params.pick_time[c])
+        spacing=params.part_spacing[c],
+        mass=params.part_mass[c],
+        c_p=params.part_c_p[c],
+        area=params.part_area[c],
+        h=params.part_h[c],
+        T0=params.part_T0[c],
+        cure_A=params.cure_A[c],
+        cure_Ea=params.cure_Ea[c],
+        cure_n=params.cure_n[c],
+        pitch=params.part_pitch[c],
+        service_time=params.service_time[c],
+        pick_time=params.pick_time[c],
+    )
 
 
 def positions(conveyor: ConveyorLayout, s):
@@ -108,8 +117,9 @@ def advance(layout: Layout, params: Params, parts: PartsState, tallies: Tallies,
     return parts, tallies, moves
 
 
-def _advance_one(conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, tallies: Tallies, travel, t,
-                 dt: float):
+def _advance_one(
+    conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, tallies: Tallies, travel, t, dt: float
+):
     on_belt, s_old = parts.alive, parts.s
     parts, tallies, free_since, ride = stations.serve_and_release(conveyor, parts, tallies, dt)
     riding = on_belt & ~parts.serving
@@ -140,8 +150,9 @@ def _lead(conveyor: ConveyorLayout, cp: ConveyorParams, travel, q: int, dtype, d
     return cp.pitch / jnp.maximum(speed, jnp.finfo(dtype).tiny)
 
 
-def _let_in(conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, tallies: Tallies, occupied, travel, t,
-            dt: float):
+def _let_in(
+    conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, tallies: Tallies, occupied, travel, t, dt: float
+):
     """A new part enters at the path start every `spacing` of infeed belt travel, when there is room.
 
     `occupied`: slots in use at the step start (a slot freed by a pick this step is reused only from the
@@ -163,8 +174,11 @@ def _let_in(conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, tal
     slot = jnp.argmin(occupied)  # first free slot; capacity exceeds what the belt can hold
     fresh = enter & (jnp.arange(occupied.shape[0]) == slot)
     point = picking.assigned(conveyor, tallies.n_in)
-    first_gate = stations.station_positions(conveyor, s.dtype)[0] if conveyor.station_names else jnp.asarray(
-        np.asarray(conveyor.pick_points), s.dtype)[point]
+    first_gate = (
+        stations.station_positions(conveyor, s.dtype)[0]
+        if conveyor.station_names
+        else jnp.asarray(np.asarray(conveyor.pick_points), s.dtype)[point]
+    )
     at = jnp.minimum(residual, first_gate)
     per_metre = dt / jnp.where(infeed > 0, infeed, 1.0)  # s per metre of infeed travel this step
     waiting = jnp.minimum(moved, spacing)  # a blocked infeed holds its next part, it does not pile up
@@ -192,8 +206,15 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, tallies: Ta
     parts lose, the air gains, exactly) and the `Exits` of this step.
     """
     q = jnp.zeros(layout.shape, T.dtype)
-    exits = Exits(left=moves.picked, id=parts.id, t_in=parts.t_in, t_out=moves.until, pick_point=moves.pick_point,
-                  T=parts.T, alpha=parts.alpha)
+    exits = Exits(
+        left=moves.picked,
+        id=parts.id,
+        t_in=parts.t_in,
+        t_out=moves.until,
+        pick_point=moves.pick_point,
+        T=parts.T,
+        alpha=parts.alpha,
+    )
     if not layout.conveyors:
         return parts, tallies, q, exits
     exchanged = []
@@ -208,8 +229,9 @@ def exchange_heat(layout: Layout, params: Params, parts: PartsState, tallies: Ta
     return parts, tallies, q, exits.replace(T=parts.T, alpha=parts.alpha)
 
 
-def _exchange_one(layout: Layout, conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, moves: Moves, T,
-                  dt: float):
+def _exchange_one(
+    layout: Layout, conveyor: ConveyorLayout, cp: ConveyorParams, parts: PartsState, moves: Moves, T, dt: float
+):
     """One conveyor's parts after exchanging heat with the air T (°C) and curing over the step, and the
     heat they gave the air as W/m³ over the step."""
     idx, w = sampling.corner_weights(positions(conveyor, moves.s_air), layout.spacing, layout.shape)

@@ -51,10 +51,12 @@ def record_exits(tallies: Tallies, picked, when) -> Tallies:
     any_out = jnp.any(picked)
     return tallies.replace(
         n_out=tallies.n_out + jnp.sum(picked).astype(tallies.n_out.dtype),
-        exit_times=jnp.stack([
-            jnp.where(jnp.isnan(times[0]) & any_out, first, times[0]),
-            jnp.where(any_out, last, times[1]),
-        ]),
+        exit_times=jnp.stack(
+            [
+                jnp.where(jnp.isnan(times[0]) & any_out, first, times[0]),
+                jnp.where(any_out, last, times[1]),
+            ]
+        ),
     )
 
 
@@ -63,11 +65,13 @@ def record_picks(tallies: Tallies, T, alpha, picked, pick_point) -> Tallies:
     and hold each pick point's last picked part values (the mean when one point picked several)."""
 
     def stats(old, x):
-        return jnp.stack([
-            old[0] + jnp.sum(jnp.where(picked, x, 0.0)),
-            jnp.minimum(old[1], jnp.min(jnp.where(picked, x, jnp.inf))),
-            jnp.maximum(old[2], jnp.max(jnp.where(picked, x, -jnp.inf))),
-        ])
+        return jnp.stack(
+            [
+                old[0] + jnp.sum(jnp.where(picked, x, 0.0)),
+                jnp.minimum(old[1], jnp.min(jnp.where(picked, x, jnp.inf))),
+                jnp.maximum(old[2], jnp.max(jnp.where(picked, x, -jnp.inf))),
+            ]
+        )
 
     at_point = _at_each(picked, pick_point, tallies.last_T.shape[0])
     count = jnp.sum(at_point, axis=0)

@@ -9,8 +9,8 @@ an entry here, its docs (docs/scenes.md, docs/results.md) and tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -23,7 +23,14 @@ from twin.scene.schema import Scene
 
 # What a kind's `target` names: a place, or the entity it reads.
 POSITION, SURFACE, HEATER, SEGMENT, CONVEYOR, PICKS, STATION = (
-    "position", "surface", "heater", "segment", "conveyor", "picks", "station")
+    "position",
+    "surface",
+    "heater",
+    "segment",
+    "conveyor",
+    "picks",
+    "station",
+)
 # How per-step readings become samples at k·period: interpolated in time; held since the last step (a
 # count); per hour over the period before each sample (a cumulative count); fraction of the period
 # before each sample (a cumulative time, s).
@@ -68,26 +75,56 @@ def _motor(which: int):
 KINDS: dict[str, Kind] = {
     "air_temperature": Kind("air temperature at a point", ("degC", "K"), POSITION, _air),
     "surface_temperature": Kind("temperature of a boundary face at a point on it", ("degC", "K"), SURFACE, _surface),
-    "part_temperature": Kind("temperature of the last part picked", ("degC", "K"), PICKS,
-                             lambda layout, params, state, bcs, s: state.tallies.last_T[s.target]),
-    "cure": Kind("cure degree of the last part picked", ("1", "%"), PICKS,
-                 lambda layout, params, state, bcs, s: state.tallies.last_alpha[s.target], needs_cure=True),
+    "part_temperature": Kind(
+        "temperature of the last part picked",
+        ("degC", "K"),
+        PICKS,
+        lambda layout, params, state, bcs, s: state.tallies.last_T[s.target],
+    ),
+    "cure": Kind(
+        "cure degree of the last part picked",
+        ("1", "%"),
+        PICKS,
+        lambda layout, params, state, bcs, s: state.tallies.last_alpha[s.target],
+        needs_cure=True,
+    ),
     "heater_power": Kind("electrical power of a heater", ("W", "kW"), HEATER, _heater_power),
-    "belt_speed": Kind("speed of a belt segment", ("m/s", "m/min"), SEGMENT,
-                       lambda layout, params, state, bcs, s: state.belts.v[s.target[0]]),
+    "belt_speed": Kind(
+        "speed of a belt segment",
+        ("m/s", "m/min"),
+        SEGMENT,
+        lambda layout, params, state, bcs, s: state.belts.v[s.target[0]],
+    ),
     "motor_current": Kind("current of a segment's motor", ("A",), SEGMENT, _motor(0)),
     "motor_power": Kind("electrical power of a segment's motor", ("W", "kW"), SEGMENT, _motor(1)),
-    "work_in_progress": Kind("parts on a conveyor", ("parts",), CONVEYOR,
-                             lambda layout, params, state, bcs, s: jnp.sum(state.parts.alive[s.target[0]]).astype(
-                                 state.T.dtype), series=HELD),
-    "throughput": Kind("parts leaving a conveyor per hour over each period", ("parts/h", "parts/min"), CONVEYOR,
-                       lambda layout, params, state, bcs, s: state.tallies.n_out[s.target[0]].astype(state.T.dtype),
-                       series=RATE),
-    "blocked_fraction": Kind("fraction of each period a processing station held a finished part it could not "
-                             "release", ("1", "%"), STATION,
-                             lambda layout, params, state, bcs, s: state.tallies.blocked[s.target], series=FRACTION),
-    "starved_fraction": Kind("fraction of each period a processing station stood empty", ("1", "%"), STATION,
-                             lambda layout, params, state, bcs, s: state.tallies.starved[s.target], series=FRACTION),
+    "work_in_progress": Kind(
+        "parts on a conveyor",
+        ("parts",),
+        CONVEYOR,
+        lambda layout, params, state, bcs, s: jnp.sum(state.parts.alive[s.target[0]]).astype(state.T.dtype),
+        series=HELD,
+    ),
+    "throughput": Kind(
+        "parts leaving a conveyor per hour over each period",
+        ("parts/h", "parts/min"),
+        CONVEYOR,
+        lambda layout, params, state, bcs, s: state.tallies.n_out[s.target[0]].astype(state.T.dtype),
+        series=RATE,
+    ),
+    "blocked_fraction": Kind(
+        "fraction of each period a processing station held a finished part it could not release",
+        ("1", "%"),
+        STATION,
+        lambda layout, params, state, bcs, s: state.tallies.blocked[s.target],
+        series=FRACTION,
+    ),
+    "starved_fraction": Kind(
+        "fraction of each period a processing station stood empty",
+        ("1", "%"),
+        STATION,
+        lambda layout, params, state, bcs, s: state.tallies.starved[s.target],
+        series=FRACTION,
+    ),
 }
 TARGETS = {  # what the target of each target kind names, for messages
     HEATER: "a heater name",
@@ -146,20 +183,32 @@ def segment_target(target: str, scene: Scene, where: str = "target") -> tuple[st
     """(conveyor, segment) a belt sensor reads: ``conveyor.segment``, or a conveyor of exactly one segment."""
     conveyor, dot, segment = target.partition(".")
     if not dot:
-        targets = [f"{c}.{s}" if len(list(v.belt_segments())) > 1 else c for c, v in scene.conveyors.items()
-                   for s in list(v.belt_segments())] or ["(none: the scene has no conveyors)"]
-        _require(conveyor in scene.conveyors, where, target,
-                 "no such conveyor; " + did_you_mean(target, targets, "targets"))
+        targets = [
+            f"{c}.{s}" if len(list(v.belt_segments())) > 1 else c
+            for c, v in scene.conveyors.items()
+            for s in list(v.belt_segments())
+        ] or ["(none: the scene has no conveyors)"]
+        _require(
+            conveyor in scene.conveyors, where, target, "no such conveyor; " + did_you_mean(target, targets, "targets")
+        )
         names = list(scene.conveyors[conveyor].belt_segments())
-        _require(len(names) == 1, where, target,
-                 f"conveyor {conveyor!r} has {len(names)} segments; target one as conveyor.segment: "
-                 + ", ".join(f"{conveyor}.{s}" for s in names))
+        _require(
+            len(names) == 1,
+            where,
+            target,
+            f"conveyor {conveyor!r} has {len(names)} segments; target one as conveyor.segment: "
+            + ", ".join(f"{conveyor}.{s}" for s in names),
+        )
         return conveyor, names[0]
     _known_conveyor(conveyor, scene, where, target)
     names = list(scene.conveyors[conveyor].belt_segments())
     label = "segments" if scene.conveyors[conveyor].segments else "segments (none listed: the default one)"
-    _require(segment in names, where, target, f"conveyor {conveyor!r} has no segment {segment!r}; "
-             + did_you_mean(segment, names, label))
+    _require(
+        segment in names,
+        where,
+        target,
+        f"conveyor {conveyor!r} has no segment {segment!r}; " + did_you_mean(segment, names, label),
+    )
     return conveyor, segment
 
 
@@ -168,45 +217,71 @@ def _station(target: str, scene: Scene, where: str) -> tuple[int, int]:
     _known_conveyor(conveyor, scene, where, target)
     names = list(scene.conveyors[conveyor].stations)
     _require(bool(names), where, target, f"conveyor {conveyor!r} has no processing stations")
-    _require(bool(dot) and station in names, where, target, "name a processing station as conveyor.station; "
-             + did_you_mean(target, [f"{conveyor}.{n}" for n in names], "stations"))
+    _require(
+        bool(dot) and station in names,
+        where,
+        target,
+        "name a processing station as conveyor.station; "
+        + did_you_mean(target, [f"{conveyor}.{n}" for n in names], "stations"),
+    )
     return list(scene.conveyors).index(conveyor), names.index(station)
 
 
 def _pick_point(kind: str, target: str, scene: Scene, where: str) -> tuple[int, int]:
     """(conveyor, pick point) of a robot — its rank by pick_at among its conveyor's robots, as the build
     orders them — or of a conveyor without robots (its path end, 0)."""
-    _require(not (target in scene.robots and target in scene.conveyors), where, target,
-             "both a robot and a conveyor have this name; rename one")
+    _require(
+        not (target in scene.robots and target in scene.conveyors),
+        where,
+        target,
+        "both a robot and a conveyor have this name; rename one",
+    )
     if target in scene.robots:
         conveyor = scene.robots[target].conveyor
         pickers = sorted((r.pick_at, name) for name, r in scene.robots.items() if r.conveyor == conveyor)
         point = [name for _, name in pickers].index(target)
     else:
         known = [*scene.robots, *scene.conveyors] or ["(none defined)"]
-        _require(target in scene.conveyors, where, target,
-                 "no robot or conveyor of this name; " + did_you_mean(target, known, "robots and conveyors"))
+        _require(
+            target in scene.conveyors,
+            where,
+            target,
+            "no robot or conveyor of this name; " + did_you_mean(target, known, "robots and conveyors"),
+        )
         pickers = [name for name, r in scene.robots.items() if r.conveyor == target]
-        _require(not pickers, where, target, f"conveyor {target!r} has robots ({', '.join(pickers)}); target one "
-                 "of them")
+        _require(
+            not pickers, where, target, f"conveyor {target!r} has robots ({', '.join(pickers)}); target one of them"
+        )
         conveyor, point = target, 0
     parts = _carries_parts(conveyor, scene, where, target)
-    _require(not KINDS[kind].needs_cure or parts.cure is not None, where, target,
-             f"parts on conveyor {conveyor!r} have no cure kinetics; add conveyors.{conveyor}.parts.cure")
+    _require(
+        not KINDS[kind].needs_cure or parts.cure is not None,
+        where,
+        target,
+        f"parts on conveyor {conveyor!r} have no cure kinetics; add conveyors.{conveyor}.parts.cure",
+    )
     return list(scene.conveyors).index(conveyor), point
 
 
 def _carries_parts(conveyor: str, scene: Scene, where: str, target: str | None = None):
     parts = scene.conveyors[conveyor].parts
-    _require(parts is not None, where, target or conveyor,
-             f"conveyor {conveyor!r} carries no parts; add conveyors.{conveyor}.parts")
+    _require(
+        parts is not None,
+        where,
+        target or conveyor,
+        f"conveyor {conveyor!r} carries no parts; add conveyors.{conveyor}.parts",
+    )
     return parts
 
 
 def _known_conveyor(conveyor: str, scene: Scene, where: str, target: str) -> None:
     known = list(scene.conveyors) or ["(none: the scene has no conveyors)"]
-    _require(conveyor in scene.conveyors, where, target,
-             f"no such conveyor {conveyor!r}; " + did_you_mean(conveyor, known, "conveyors"))
+    _require(
+        conveyor in scene.conveyors,
+        where,
+        target,
+        f"no such conveyor {conveyor!r}; " + did_you_mean(conveyor, known, "conveyors"),
+    )
 
 
 def _index(name: str, names: list[str], where: str, what: str, plural: str, none: str) -> int:

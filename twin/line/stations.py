@@ -21,7 +21,6 @@ import numpy as np
 
 from twin.model import ConveyorLayout, PartsState, Tallies
 
-
 POSITION_ULPS = 16  # rounding allowance of a sum of a few arc positions, in units of eps·length
 
 
@@ -88,8 +87,9 @@ def gate(conveyor, next_station, s_free, pick_at):
     """Positions capped at the station each part heads to: its next processing station, or once past
     the last one, the pick point of its robot (or the path end)."""
     K = len(conveyor.station_names)
-    return jnp.minimum(s_free, jnp.where(next_station < K, station_positions(conveyor, s_free.dtype)[next_station],
-                                         pick_at))
+    return jnp.minimum(
+        s_free, jnp.where(next_station < K, station_positions(conveyor, s_free.dtype)[next_station], pick_at)
+    )
 
 
 def keep_gaps(target, s_old, alive, pitch):
@@ -108,8 +108,9 @@ def keep_gaps(target, s_old, alive, pitch):
     return jnp.zeros_like(target).at[order].set(capped)
 
 
-def arrive(conveyor: ConveyorLayout, service_time, parts: PartsState, tallies: Tallies, free_since, early, lead,
-           dt: float) -> tuple[PartsState, Tallies]:
+def arrive(
+    conveyor: ConveyorLayout, service_time, parts: PartsState, tallies: Tallies, free_since, early, lead, dt: float
+) -> tuple[PartsState, Tallies]:
     """Parts that reached a free station start service there (for `service_time` s, per station);
     empty stations count starved time.
 

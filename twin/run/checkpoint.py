@@ -23,27 +23,28 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import h5py
 import jax
 import numpy as np
 
 from twin import values
-from twin.run import parts_log
-from twin.run.atomic_files import atomic_h5
 from twin.errors import TwinInputError
 from twin.model import State
-from twin.time_step import Plan
+from twin.run import parts_log
+from twin.run.atomic_files import atomic_h5
 from twin.run.config import from_mapping
 from twin.run.size import Limits
-from twin.scene.files import dump_yaml, parse_yaml
 from twin.scene.convert import scene_from_mapping
+from twin.scene.files import dump_yaml, parse_yaml
 from twin.scene.schema import Scene
 from twin.step import Solver
+from twin.time_step import Plan
 
 FORMAT = "twin-checkpoint"
 VERSION = 2  # 2: pick points named pick_point (was station)
@@ -115,24 +116,39 @@ class Stored:
             name = f"state/{_leaf_name(path)}"
             value = self._array(name)
             if value.shape != leaf.shape or value.dtype != leaf.dtype:
-                raise TwinInputError(f"{self.path}:/{name}", f"{value.dtype}{list(value.shape)}",
-                                     f"does not fit the rebuilt run ({leaf.dtype}{list(leaf.shape)}): the "
-                                     "checkpoint belongs to another scene or another version of twin")
+                raise TwinInputError(
+                    f"{self.path}:/{name}",
+                    f"{value.dtype}{list(value.shape)}",
+                    f"does not fit the rebuilt run ({leaf.dtype}{list(leaf.shape)}): the "
+                    "checkpoint belongs to another scene or another version of twin",
+                )
             stored.append(jax.device_put(value))
         log = parts_log.PartsLog(layout)
         log.restore({name: self._array(f"parts/{name}") for name in parts_log.COLUMNS})
         times, readings = self._array("snapshot_time"), self._array("readings")
         plan = self.run.plan
         steps_done = min(self.chunks_done * plan.steps_per_chunk, plan.steps)
-        if not (len(times) == len(self._array("snapshots")) == self.chunks_done + 1
-                and len(readings) == steps_done + 1 and 0 < self.chunks_done < plan.chunks):
-            raise TwinInputError(f"{self.path}:/", f"{self.chunks_done} chunks done",
-                                 f"the snapshots ({len(times)}) and readings ({len(readings)}) do not fit it: "
-                                 "not a consistent twin checkpoint")
-        return SoFar(origin=initial.t, state=jax.tree_util.tree_unflatten(tree, stored),
-                     readings=[readings], snapshots=list(self._array("snapshots")),
-                     snapshot_times=[float(t) for t in times], parts=log, chunks_done=self.chunks_done,
-                     due=_next_due(float(times[-1]), self.every))
+        if not (
+            len(times) == len(self._array("snapshots")) == self.chunks_done + 1
+            and len(readings) == steps_done + 1
+            and 0 < self.chunks_done < plan.chunks
+        ):
+            raise TwinInputError(
+                f"{self.path}:/",
+                f"{self.chunks_done} chunks done",
+                f"the snapshots ({len(times)}) and readings ({len(readings)}) do not fit it: "
+                "not a consistent twin checkpoint",
+            )
+        return SoFar(
+            origin=initial.t,
+            state=jax.tree_util.tree_unflatten(tree, stored),
+            readings=[readings],
+            snapshots=list(self._array("snapshots")),
+            snapshot_times=[float(t) for t in times],
+            parts=log,
+            chunks_done=self.chunks_done,
+            due=_next_due(float(times[-1]), self.every),
+        )
 
     def _array(self, name: str) -> np.ndarray:
         if name not in self.arrays:
@@ -143,9 +159,15 @@ class Stored:
 def start(initial: State, readings_now: np.ndarray, layout, checkpoints: Checkpoints | None) -> SoFar:
     """A run at t = 0: one row of readings, one snapshot, no parts out yet; the first checkpoint due
     after `checkpoints.every` (never without checkpoints)."""
-    return SoFar(origin=initial.t, state=initial, readings=[np.asarray(readings_now)[None]],
-                 snapshots=[np.asarray(initial.T)], snapshot_times=[0.0], parts=parts_log.PartsLog(layout),
-                 due=checkpoints.every if checkpoints else math.inf)
+    return SoFar(
+        origin=initial.t,
+        state=initial,
+        readings=[np.asarray(readings_now)[None]],
+        snapshots=[np.asarray(initial.T)],
+        snapshot_times=[0.0],
+        parts=parts_log.PartsLog(layout),
+        due=checkpoints.every if checkpoints else math.inf,
+    )
 
 
 def maybe_write(so_far: SoFar, checkpoints: Checkpoints | None, run: Run) -> None:
@@ -161,10 +183,21 @@ def write(checkpoints: Checkpoints, so_far: SoFar, run: Run) -> Path:
     path = Path(checkpoints.path)
     plan = run.plan
     with atomic_h5(path) as f:
-        f.attrs.update(format=FORMAT, version=VERSION, twin_version=_twin_version(), chunks_done=so_far.chunks_done,
-                       time_s=so_far.time, duration_s=run.duration, snapshot_every_s=run.snapshot_every,
-                       every_s=checkpoints.every, precision=run.precision, device=run.device, dt_s=plan.dt,
-                       steps=plan.steps, steps_per_chunk=plan.steps_per_chunk)
+        f.attrs.update(
+            format=FORMAT,
+            version=VERSION,
+            twin_version=_twin_version(),
+            chunks_done=so_far.chunks_done,
+            time_s=so_far.time,
+            duration_s=run.duration,
+            snapshot_every_s=run.snapshot_every,
+            every_s=checkpoints.every,
+            precision=run.precision,
+            device=run.device,
+            dt_s=plan.dt,
+            steps=plan.steps,
+            steps_per_chunk=plan.steps_per_chunk,
+        )
         f["scene"] = dump_yaml(dataclasses.asdict(run.scene))
         f["solver"] = dump_yaml(dataclasses.asdict(run.solver))
         f["limits"] = dump_yaml(dataclasses.asdict(run.limits))
@@ -199,18 +232,27 @@ def read_config(path: Path) -> dict | None:
 
 def _check_format(path: Path, f: h5py.File) -> None:
     if f.attrs.get("format") != FORMAT:
-        raise TwinInputError(f"{path}:/", f.attrs.get("format"), f"not a twin checkpoint (expected the root "
-                             f"attribute format = {FORMAT!r})")
+        raise TwinInputError(
+            f"{path}:/",
+            f.attrs.get("format"),
+            f"not a twin checkpoint (expected the root attribute format = {FORMAT!r})",
+        )
     if int(f.attrs.get("version", -1)) != VERSION:
-        raise TwinInputError(f"{path}:/", int(f.attrs.get("version", -1)), f"checkpoint version {VERSION} expected; "
-                             "resume it with the twin version that wrote it "
-                             f"({f.attrs.get('twin_version', 'unknown')})")
+        raise TwinInputError(
+            f"{path}:/",
+            int(f.attrs.get("version", -1)),
+            f"checkpoint version {VERSION} expected; "
+            "resume it with the twin version that wrote it "
+            f"({f.attrs.get('twin_version', 'unknown')})",
+        )
 
 
 def _stored(path: Path, f: h5py.File) -> Stored:
     def attr(name):
         if name not in f.attrs:
-            raise TwinInputError(f"{path}:/", None, f"the attribute {name!r} is missing: not a complete twin checkpoint")
+            raise TwinInputError(
+                f"{path}:/", None, f"the attribute {name!r} is missing: not a complete twin checkpoint"
+            )
         value = f.attrs[name]
         return value.item() if isinstance(value, np.generic) else value
 
@@ -222,15 +264,31 @@ def _stored(path: Path, f: h5py.File) -> Stored:
         return parse_yaml(f[name].asstr()[()], f"{path}:/{name}")
 
     arrays = {}
-    f.visititems(lambda name, obj: arrays.__setitem__(name, _dataset(obj)) if isinstance(obj, h5py.Dataset)
-                 and name not in ("scene", "solver", "limits", "config") else None)
-    run = Run(scene=scene_from_mapping(text("scene"), where=f"{path}:/scene"), duration=float(attr("duration_s")),
-              solver=from_mapping(Solver, text("solver"), f"{path}:/solver", "a solver's fields"),
-              precision=str(attr("precision")), snapshot_every=float(attr("snapshot_every_s")),
-              device=str(attr("device")), limits=from_mapping(Limits, text("limits"), f"{path}:/limits", "a mapping"),
-              plan=Plan(dt=float(attr("dt_s")), steps=int(attr("steps")), steps_per_chunk=int(attr("steps_per_chunk"))))
-    return Stored(path=path, run=run, every=float(attr("every_s")), config=text("config", required=False),
-                  chunks_done=int(attr("chunks_done")), arrays=arrays)
+    f.visititems(
+        lambda name, obj: (
+            arrays.__setitem__(name, _dataset(obj))
+            if isinstance(obj, h5py.Dataset) and name not in ("scene", "solver", "limits", "config")
+            else None
+        )
+    )
+    run = Run(
+        scene=scene_from_mapping(text("scene"), where=f"{path}:/scene"),
+        duration=float(attr("duration_s")),
+        solver=from_mapping(Solver, text("solver"), f"{path}:/solver", "a solver's fields"),
+        precision=str(attr("precision")),
+        snapshot_every=float(attr("snapshot_every_s")),
+        device=str(attr("device")),
+        limits=from_mapping(Limits, text("limits"), f"{path}:/limits", "a mapping"),
+        plan=Plan(dt=float(attr("dt_s")), steps=int(attr("steps")), steps_per_chunk=int(attr("steps_per_chunk"))),
+    )
+    return Stored(
+        path=path,
+        run=run,
+        every=float(attr("every_s")),
+        config=text("config", required=False),
+        chunks_done=int(attr("chunks_done")),
+        arrays=arrays,
+    )
 
 
 def _dataset(ds: h5py.Dataset) -> np.ndarray:

@@ -8,8 +8,9 @@ for the command line and the Python API (`twin.simulate` calls `check_run`), so 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from twin.errors import TwinInputError
 from twin.precision import DEVICES, PRECISIONS
@@ -39,8 +40,11 @@ class SimulateConfig:
 
 def check_run(duration: Any, precision: Any, snapshot_every: Any, device: Any, solver: Any) -> None:
     """Refuse a run setting that no run can take, at its key path (the keys of conf/simulate.yaml)."""
-    convert.check_values(SimulateConfig, {"duration": duration, "precision": precision,
-                                          "snapshot_every": snapshot_every, "device": device}, "")
+    convert.check_values(
+        SimulateConfig,
+        {"duration": duration, "precision": precision, "snapshot_every": snapshot_every, "device": device},
+        "",
+    )
     if not isinstance(solver, Solver):
         raise TwinInputError("solver", solver, "expected a twin.Solver")
 

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from twin.errors import TwinInputError
 
-RUN_FILES = ("results.h5", "metrics.json", "final_field.png", "checkpoint.h5", ".hydra")  # a run's record in its directory
+RUN_FILES = (
+    "results.h5",
+    "metrics.json",
+    "final_field.png",
+    "checkpoint.h5",
+    ".hydra",
+)  # a run's record in its directory
 
 
 @dataclass
@@ -28,7 +34,7 @@ class Before:
     entries: dict[Path, set[str]] = field(default_factory=dict)
 
     @classmethod
-    def look(cls, path: Path) -> "Before":
+    def look(cls, path: Path) -> Before:
         path = Path(path).absolute()
         before = cls(path)
         for folder in [path, *path.parents]:
@@ -82,5 +88,8 @@ def refuse_taken(folder: Path, key: str) -> None:
     held = [name for name in RUN_FILES if (folder / name).exists()]
     if held:
         resume = f"continue it with `twin simulate resume={folder}`, " if "checkpoint.h5" in held else ""
-        raise TwinInputError(key, str(folder), f"holds another run ({', '.join(held)}); {resume}choose another "
-                             "directory or pass overwrite=true")
+        raise TwinInputError(
+            key,
+            str(folder),
+            f"holds another run ({', '.join(held)}); {resume}choose another directory or pass overwrite=true",
+        )

@@ -51,9 +51,12 @@ def _json_numbers(value):
 
 def write_results_h5(result: Result, path: Path, config: dict) -> Path:
     with atomic_h5(path) as f:
-        f.attrs.update(format_version=FORMAT_VERSION, scene=result.scene.name,
-                       solver="steady" if result.plan is None else "transient",
-                       duration_s=float(result.snapshot_times[-1]))
+        f.attrs.update(
+            format_version=FORMAT_VERSION,
+            scene=result.scene.name,
+            solver="steady" if result.plan is None else "transient",
+            duration_s=float(result.snapshot_times[-1]),
+        )
         if result.plan is not None:
             f.attrs.update(dt_s=result.plan.dt, steps=result.plan.steps)
         f["config"] = dump_yaml(config)
@@ -102,9 +105,10 @@ def _metrics(group: h5py.Group, metrics: dict) -> None:
 
 def _fields(group: h5py.Group, result: Result) -> None:
     layout = result.layout
-    axes = " ".join("zyx"[3 - layout.ndim:])
-    ds = group.create_dataset("temperature", data=result.snapshots.astype(np.float32), compression="gzip",
-                              chunks=(1, *layout.shape))
+    axes = " ".join("zyx"[3 - layout.ndim :])
+    ds = group.create_dataset(
+        "temperature", data=result.snapshots.astype(np.float32), compression="gzip", chunks=(1, *layout.shape)
+    )
     ds.attrs.update(unit="degC", axes=f"time {axes}", spacing_m=np.asarray(layout.spacing), origin_m=0.0)
     group.create_dataset("time", data=result.snapshot_times).attrs["unit"] = "s"
 

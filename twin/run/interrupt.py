@@ -16,8 +16,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _clean_ups: list[Callable[[], None]] = []
@@ -60,6 +60,5 @@ def _watch(read: int) -> None:
         for clean_up in _clean_ups:
             note = clean_up() or note
     finally:
-        print(f"{_state['command']}: interrupted ({signal.Signals(number).name}); {note}", file=sys.stderr,
-              flush=True)
+        print(f"{_state['command']}: interrupted ({signal.Signals(number).name}); {note}", file=sys.stderr, flush=True)
         os._exit(128 + number)

@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from twin.line.part_flow import Exits
 from twin.kernels.pytree import pytree_dataclass
+from twin.line.part_flow import Exits
 from twin.model import Layout, State
 
 # column -> (unit, meaning), in table order
@@ -46,8 +46,9 @@ def empty(layout: Layout, steps: int, dtype) -> Log:
     shape = (len(layout.conveyors), layout.capacity + steps)
     zeros = jnp.zeros(shape, dtype)
     ints = jnp.zeros(shape, jnp.int32)
-    return Log(count=jnp.zeros(shape[0], jnp.int32), id=ints, t_in=zeros, t_out=zeros, pick_point=ints, T=zeros,
-               alpha=zeros)
+    return Log(
+        count=jnp.zeros(shape[0], jnp.int32), id=ints, t_in=zeros, t_out=zeros, pick_point=ints, T=zeros, alpha=zeros
+    )
 
 
 def append(log: Log, exits: Exits) -> Log:
@@ -59,9 +60,15 @@ def append(log: Log, exits: Exits) -> Log:
     def put(column, values):
         return column.at[conveyor, row].set(values.astype(column.dtype), mode="drop")
 
-    return Log(count=log.count + jnp.sum(exits.left, axis=1, dtype=jnp.int32), id=put(log.id, exits.id),
-               t_in=put(log.t_in, exits.t_in), t_out=put(log.t_out, exits.t_out),
-               pick_point=put(log.pick_point, exits.pick_point), T=put(log.T, exits.T), alpha=put(log.alpha, exits.alpha))
+    return Log(
+        count=log.count + jnp.sum(exits.left, axis=1, dtype=jnp.int32),
+        id=put(log.id, exits.id),
+        t_in=put(log.t_in, exits.t_in),
+        t_out=put(log.t_out, exits.t_out),
+        pick_point=put(log.pick_point, exits.pick_point),
+        T=put(log.T, exits.T),
+        alpha=put(log.alpha, exits.alpha),
+    )
 
 
 class PartsLog:
@@ -77,11 +84,17 @@ class PartsLog:
             n = int(log["count"][c])
             if n:
                 places = np.asarray([r or "end" for r in conveyor.robots], object)
-                self.rows.append(dict(
-                    id=log["id"][c, :n].astype(np.int64), conveyor=np.full(n, conveyor.name, object),
-                    time_in=log["t_in"][c, :n].astype(float), time_out=log["t_out"][c, :n].astype(float),
-                    left_at=places[log["pick_point"][c, :n]], temperature_at_pick=log["T"][c, :n].astype(float),
-                    cure_at_pick=log["alpha"][c, :n].astype(float)))
+                self.rows.append(
+                    dict(
+                        id=log["id"][c, :n].astype(np.int64),
+                        conveyor=np.full(n, conveyor.name, object),
+                        time_in=log["t_in"][c, :n].astype(float),
+                        time_out=log["t_out"][c, :n].astype(float),
+                        left_at=places[log["pick_point"][c, :n]],
+                        temperature_at_pick=log["T"][c, :n].astype(float),
+                        cure_at_pick=log["alpha"][c, :n].astype(float),
+                    )
+                )
 
     def columns(self) -> dict[str, np.ndarray]:
         """The parts collected so far, one array per column (rows in the order collected)."""
@@ -99,10 +112,17 @@ class PartsLog:
             n = int(alive[c].sum())
             if n:
                 nan = np.full(n, np.nan)
-                self.rows.append(dict(
-                    id=np.asarray(parts.id)[c][alive[c]].astype(np.int64), conveyor=np.full(n, conveyor.name, object),
-                    time_in=np.asarray(parts.t_in, float)[c][alive[c]], time_out=nan, left_at=np.full(n, "", object),
-                    temperature_at_pick=nan, cure_at_pick=nan))
+                self.rows.append(
+                    dict(
+                        id=np.asarray(parts.id)[c][alive[c]].astype(np.int64),
+                        conveyor=np.full(n, conveyor.name, object),
+                        time_in=np.asarray(parts.t_in, float)[c][alive[c]],
+                        time_out=nan,
+                        left_at=np.full(n, "", object),
+                        temperature_at_pick=nan,
+                        cure_at_pick=nan,
+                    )
+                )
         table = self.columns()
         position = {c.name: i for i, c in enumerate(self.layout.conveyors)}
         order = np.lexsort((table["id"], [position[name] for name in table["conveyor"]]))

@@ -15,9 +15,9 @@ import numpy as np
 
 from twin.build import grid_shape, part_slots
 from twin.errors import TwinInputError
-from twin.time_step import Plan
 from twin.scene.convert import check_fields
 from twin.scene.schema import Scene, number
+from twin.time_step import Plan
 
 GiB = 2.0**30
 FIELD_ARRAYS = 40  # field-sized arrays alive in a step and its compile-time constants (state, coefficients,
@@ -49,7 +49,8 @@ def check_scene_size(scene: Scene, dtype, limits: Limits) -> None:
         name = max(with_parts, key=lambda n: part_slots(with_parts[n]))
         slots = part_slots(with_parts[name])
         terms[(f"scene.conveyors.{name}.parts.length", with_parts[name].parts.length)] = (
-            len(scene.conveyors) * slots * PART_ARRAYS * size)
+            len(scene.conveyors) * slots * PART_ARRAYS * size
+        )
     _check_memory(terms, limits)
 
 
@@ -57,11 +58,17 @@ def check_plan_size(scene: Scene, the_plan: Plan, snapshot_every: float, dtype, 
     """After the plan: the number of steps, then the snapshots and readings they produce."""
     steps, duration = the_plan.steps, the_plan.duration
     if steps > limits.steps:
-        raise TwinInputError("duration", duration, f"{steps:,} steps of {the_plan.dt:.3g} s, above limits.steps = "
-                             f"{limits.steps:,}; shorten the run, take larger steps, or raise limits.steps")
+        raise TwinInputError(
+            "duration",
+            duration,
+            f"{steps:,} steps of {the_plan.dt:.3g} s, above limits.steps = "
+            f"{limits.steps:,}; shorten the run, take larger steps, or raise limits.steps",
+        )
     cells = math.prod(grid_shape(scene)[0])
-    terms = {("snapshot_every", snapshot_every): (the_plan.chunks + 1) * cells * max(np.dtype(dtype).itemsize, 8),
-             ("duration", duration): steps * max(len(scene.sensors), 1) * SAMPLE_BYTES}
+    terms = {
+        ("snapshot_every", snapshot_every): (the_plan.chunks + 1) * cells * max(np.dtype(dtype).itemsize, 8),
+        ("duration", duration): steps * max(len(scene.sensors), 1) * SAMPLE_BYTES,
+    }
     for name, sensor in scene.sensors.items():
         terms[(f"scene.sensors.{name}.period", sensor.period)] = (duration / sensor.period + 1) * SAMPLE_BYTES
     _check_memory(terms, limits)
@@ -71,6 +78,10 @@ def _check_memory(terms: dict[tuple[str, object], float], limits: Limits) -> Non
     total = sum(terms.values())
     if total > limits.memory_GiB * GiB:
         (key, value), largest = max(terms.items(), key=lambda item: item[1])
-        raise TwinInputError(key, value, f"the run would need ≈ {total / GiB:.3g} GiB ({largest / GiB:.3g} GiB from "
-                             f"this key), above limits.memory_GiB = {limits.memory_GiB:g}; change {key} or raise "
-                             "limits.memory_GiB")
+        raise TwinInputError(
+            key,
+            value,
+            f"the run would need ≈ {total / GiB:.3g} GiB ({largest / GiB:.3g} GiB from "
+            f"this key), above limits.memory_GiB = {limits.memory_GiB:g}; change {key} or raise "
+            "limits.memory_GiB",
+        )

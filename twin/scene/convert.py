@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from twin.scene import schema
 from twin.errors import MISSING, DeprecatedKeyWarning, SceneError, TwinInputError, did_you_mean
-from twin.scene.plausibility import warn_implausible
+from twin.scene import schema
 from twin.scene.checks import check_scene
+from twin.scene.plausibility import warn_implausible
 
 MAX_MAGNITUDE = 1e30  # any number in a scene; no SI input comes near it, float32 arithmetic on it stays finite
 NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -63,8 +63,9 @@ def check_values(cls: type, values: Mapping[str, Any], where: str) -> dict[str, 
     """Some fields of `cls` given as plain values (`twin.simulate`'s arguments), converted and checked
     as `from_mapping` would; raise `TwinInputError` at the first bad one."""
     hints, fields = _hints(cls), {f.name: f for f in dataclasses.fields(cls)}
-    return {name: _convert(hints[name], value, join(where, name), fields[name].metadata)
-            for name, value in values.items()}
+    return {
+        name: _convert(hints[name], value, join(where, name), fields[name].metadata) for name, value in values.items()
+    }
 
 
 def join(where: str, key: Any) -> str:
@@ -110,8 +111,9 @@ def _to_dataclass(cls: type, value: Any, where: str) -> Any:
     value = _renamed(fields, value, where)
     for key in value:
         if key not in fields:
-            raise TwinInputError(join(where, key), value[key],
-                                 "unknown key; " + did_you_mean(key, list(fields), "allowed keys"))
+            raise TwinInputError(
+                join(where, key), value[key], "unknown key; " + did_you_mean(key, list(fields), "allowed keys")
+            )
     kwargs = {}
     for name, f in fields.items():
         if name not in value:
@@ -134,10 +136,15 @@ def _renamed(fields: dict[str, dataclasses.Field], value: Mapping, where: str) -
         if old not in out:
             continue
         if new in out:
-            raise TwinInputError(join(where, old), out[old],
-                                 f"renamed to {new!r}, which is given too: keep only {new!r}")
-        warnings.warn(f"{join(where, old)}: renamed to {join(where, new)}; the old key is read for now and will be "
-                      "refused in a later version", DeprecatedKeyWarning, stacklevel=2)
+            raise TwinInputError(
+                join(where, old), out[old], f"renamed to {new!r}, which is given too: keep only {new!r}"
+            )
+        warnings.warn(
+            f"{join(where, old)}: renamed to {join(where, new)}; the old key is read for now and will be "
+            "refused in a later version",
+            DeprecatedKeyWarning,
+            stacklevel=2,
+        )
         out[new] = out.pop(old)
     return out
 
@@ -180,8 +187,9 @@ def _to_named(item: Any, value: Any, where: str) -> dict:
     out = {}
     for key, entry in value.items():
         if not (isinstance(key, str) and NAME.fullmatch(key)):
-            raise TwinInputError(join(where, key), key, "bad name: use letters, digits, _ and - only "
-                                 "(names become HDF5 group names)")
+            raise TwinInputError(
+                join(where, key), key, "bad name: use letters, digits, _ and - only (names become HDF5 group names)"
+            )
         out[key] = _convert(item, entry, join(where, key), NO_METADATA)
     return out
 
@@ -215,8 +223,12 @@ def _to_float(value: Any, where: str, unit: str) -> float:
     if not math.isfinite(number):
         raise TwinInputError(where, value, f"expected a finite number{_unit_note(unit)}")
     if abs(number) > MAX_MAGNITUDE:
-        raise TwinInputError(where, value, f"out of range: |value| ≤ {MAX_MAGNITUDE:g}{_unit_note(unit)} (larger "
-                             "numbers overflow float32 arithmetic, whose largest number is 3.4e38)")
+        raise TwinInputError(
+            where,
+            value,
+            f"out of range: |value| ≤ {MAX_MAGNITUDE:g}{_unit_note(unit)} (larger "
+            "numbers overflow float32 arithmetic, whose largest number is 3.4e38)",
+        )
     return number
 
 

@@ -9,9 +9,10 @@ alias bomb is refused, not expanded). Text must be UTF-8.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 from omegaconf import OmegaConf
@@ -57,8 +58,9 @@ def scene_file(name_or_path: str | Path) -> Path:
         return path
     scenes = shipped_scenes()
     if str(name_or_path) not in scenes:
-        raise SceneError("scene", str(name_or_path),
-                         f"no such scene; shipped: {', '.join(sorted(scenes))}, or give a .yaml path")
+        raise SceneError(
+            "scene", str(name_or_path), f"no such scene; shipped: {', '.join(sorted(scenes))}, or give a .yaml path"
+        )
     return scenes[str(name_or_path)]
 
 
@@ -73,8 +75,9 @@ def read_scene_mapping(path: Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise SceneError(f"{path}:{line}", raw[err.start:err.start + 1], "not UTF-8 text; save the scene as UTF-8") \
-            from None
+        raise SceneError(
+            f"{path}:{line}", raw[err.start : err.start + 1], "not UTF-8 text; save the scene as UTF-8"
+        ) from None
     data = parse_yaml(text, str(path))
     if not isinstance(data, dict):
         raise SceneError(str(path), type(data).__name__, "a scene file must hold a mapping of keys")
@@ -88,8 +91,9 @@ def parse_yaml(text: str, where: str) -> Any:
         return yaml.load(text, Loader=_SceneLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise SceneError(f"{where}:{mark.line + 1}" if mark else where, getattr(err, "problem", None) or "?",
-                         "not valid YAML") from None
+        raise SceneError(
+            f"{where}:{mark.line + 1}" if mark else where, getattr(err, "problem", None) or "?", "not valid YAML"
+        ) from None
     except RecursionError:
         raise SceneError(where, "nesting", f"nested too deeply (more than {MAX_DEPTH} levels)") from None
 
@@ -103,21 +107,20 @@ def check_plain_data(data: Any, where: str = "scene", file: str = "") -> None:
     """Refuse what a scene must not hold: interpolations, a `defaults` list, too many values or levels.
     Errors name the key path from `where`, after `file` (a "path: " prefix) when the data is a file's."""
     if isinstance(data, Mapping) and "defaults" in data and where == "scene":
-        raise SceneError(f"{file}scene.defaults", data["defaults"], "scene files are data: defaults lists are not "
-                         "read")
+        raise SceneError(f"{file}scene.defaults", data["defaults"], "scene files are data: defaults lists are not read")
     count = 0
 
     def visit(value: Any, key: str, depth: int) -> None:
         nonlocal count
         count += 1
         if count > MAX_VALUES:
-            raise SceneError(f"{file}{where}", f"> {MAX_VALUES} values", "too large a scene (YAML aliases "
-                             "expanding?)")
+            raise SceneError(f"{file}{where}", f"> {MAX_VALUES} values", "too large a scene (YAML aliases expanding?)")
         if depth > MAX_DEPTH:
             raise SceneError(f"{file}{key}", "nesting", f"nested too deeply (more than {MAX_DEPTH} levels)")
         if isinstance(value, str) and "${" in value:
-            raise SceneError(f"{file}{key}", value, "scene files are data: ${...} interpolations are not read; "
-                             "write the value")
+            raise SceneError(
+                f"{file}{key}", value, "scene files are data: ${...} interpolations are not read; write the value"
+            )
         if isinstance(value, Mapping):
             for k, v in value.items():
                 visit(v, f"{key}.{k}", depth + 1)

@@ -6,7 +6,7 @@ study outside the bounds runs as asked. The bounds: docs/checks.md.
 from __future__ import annotations
 
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 from twin.scene.schema import Scene
 
@@ -31,8 +31,9 @@ def warn_implausible(scene: Scene, where: str = "scene") -> list[str]:
     for key, what, value in _values(scene, where):
         unit, low, high = BOUNDS[what]
         if not low <= value <= high:
-            messages.append(f"{key}: {value:g} — implausible {what} (expected {low:g} to {high:g} {unit}); "
-                            "check the units")
+            messages.append(
+                f"{key}: {value:g} — implausible {what} (expected {low:g} to {high:g} {unit}); check the units"
+            )
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=3)
     return messages

@@ -37,8 +37,12 @@ class Range:
     why: str = ""
 
     def __contains__(self, x: float) -> bool:
-        return ((self.gt is None or x > self.gt) and (self.ge is None or x >= self.ge)
-                and (self.lt is None or x < self.lt) and (self.le is None or x <= self.le))
+        return (
+            (self.gt is None or x > self.gt)
+            and (self.ge is None or x >= self.ge)
+            and (self.lt is None or x < self.lt)
+            and (self.le is None or x <= self.le)
+        )
 
     def __str__(self) -> str:
         lo, hi = (self.gt if self.ge is None else self.ge), (self.lt if self.le is None else self.le)
@@ -53,8 +57,15 @@ def _num(x: float) -> str:
     return f"{x:g}".replace("-", "−")
 
 
-def key(meaning: str, unit: str = "", *, default: Any = _NO_DEFAULT, default_factory: Any = _NO_DEFAULT,
-        formerly: str | None = None, bounds: Range | None = None) -> Any:
+def key(
+    meaning: str,
+    unit: str = "",
+    *,
+    default: Any = _NO_DEFAULT,
+    default_factory: Any = _NO_DEFAULT,
+    formerly: str | None = None,
+    bounds: Range | None = None,
+) -> Any:
     """A dataclass field with its meaning and unit (metadata), shown in errors ("required: meaning, unit")
     and checked against docs/scenes.md. formerly: the key's old name, still read with a warning."""
     metadata: dict[str, Any] = {"meaning": meaning, "unit": unit}
@@ -65,14 +76,24 @@ def key(meaning: str, unit: str = "", *, default: Any = _NO_DEFAULT, default_fac
     return field(default=default, default_factory=default_factory, metadata=metadata)
 
 
-def number(meaning: str, unit: str = "", *, gt: float | None = None, ge: float | None = None,
-           lt: float | None = None, le: float | None = None, why: str = "", default: Any = _NO_DEFAULT,
-           formerly: str | None = None) -> Any:
+def number(
+    meaning: str,
+    unit: str = "",
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    why: str = "",
+    default: Any = _NO_DEFAULT,
+    formerly: str | None = None,
+) -> Any:
     """`key` for a number (or a list of numbers, each in range), with its allowed range: the converter
     refuses a value outside it with "meaning must be > 0 unit" at its key path."""
     bounded = any(b is not None for b in (gt, ge, lt, le))
-    return key(meaning, unit, default=default, formerly=formerly,
-               bounds=Range(gt, ge, lt, le, why) if bounded else None)
+    return key(
+        meaning, unit, default=default, formerly=formerly, bounds=Range(gt, ge, lt, le, why) if bounded else None
+    )
 
 
 def celsius(meaning: str, *, default: Any = _NO_DEFAULT) -> Any:
@@ -333,8 +354,18 @@ class Robot:
 
 
 SensorKind = Literal[
-    "air_temperature", "surface_temperature", "part_temperature", "cure", "heater_power", "belt_speed",
-    "motor_current", "motor_power", "work_in_progress", "throughput", "blocked_fraction", "starved_fraction",
+    "air_temperature",
+    "surface_temperature",
+    "part_temperature",
+    "cure",
+    "heater_power",
+    "belt_speed",
+    "motor_current",
+    "motor_power",
+    "work_in_progress",
+    "throughput",
+    "blocked_fraction",
+    "starved_fraction",
 ]  # each defined in twin.line.sensors.KINDS
 
 
@@ -356,8 +387,7 @@ class Sensor:
     kind: SensorKind = key("what is measured: " + ", ".join(get_args(SensorKind)))
     period: float = number("sample period", "s", gt=0)
     position: Point | None = key("sample position", "m", default=None)
-    target: str | None = key("what is measured: a robot, conveyor, conveyor.segment or heater, per kind",
-                             default=None)
+    target: str | None = key("what is measured: a robot, conveyor, conveyor.segment or heater, per kind", default=None)
     unit: str | None = key("unit of the readings, per kind", default=None)
 
 
