@@ -2,8 +2,8 @@
 
 The steps run in chunks of one compiled program (`twin.time_loop.program`); between chunks (outside
 jit) the host takes a field snapshot, collects the parts that left, checks the run's status and moves
-the progress bar. A run that produces a non-finite value stops at the end of that chunk with a `SimulationError` naming the
-time and the cell or entity.
+the progress bar. A run that produces a non-finite value stops at the end of that chunk with a
+`SimulationError` naming the time and the cell or entity.
 """
 
 from __future__ import annotations
