@@ -177,7 +177,7 @@ def _throughput_of_speed(precision: str):
         p = params.replace(belts=params.belts.replace(setpoint=v))
         final, _ = twin.rollout(layout, p, state, twin.Solver(dt=0.2), n_steps=4500)
         first, last = final.tallies.exit_times[0]
-        return (final.tallies.n_out[0] - 1) / (last - first)
+        return (final.tallies.n_out[0] - 1).astype(last.dtype) / (last - first)
 
     return throughput, params.belts.setpoint
 
