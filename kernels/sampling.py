@@ -18,8 +18,8 @@ from jaxtyping import Array, Float, Int
 
 
 def corner_weights(
-    points: Float[Array, "p d"], spacing: tuple[float, ...], shape: tuple[int, ...]
-) -> tuple[Int[Array, "p c"], Float[Array, "p c"]]:
+    points: Float[Array | np.ndarray, "p d"], spacing: tuple[float, ...], shape: tuple[int, ...]
+) -> tuple[Int[Array | np.ndarray, "p c"], Float[Array | np.ndarray, "p c"]]:
     """Flat cell indices and weights of the 2^d cells around each point.
 
     spacing is per coordinate (x, y, z order); shape is the field's array shape. Points outside the

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def cell_centres(shape: tuple[int, ...], spacing: tuple[float, ...]) -> list[np.ndarray]:
+def cell_centres(shape: tuple[int, ...], spacing: tuple[float, ...]) -> tuple[np.ndarray, ...]:
     """Coordinates (x, y[, z]) of every cell centre, each an array of the field's shape (array order)."""
     ndim = len(shape)
     axes = [(np.arange(shape[ndim - 1 - d]) + 0.5) * spacing[d] for d in range(ndim)]
     grids = np.meshgrid(*axes[::-1], indexing="ij")  # array order: (z,) y, x
-    return grids[::-1]  # coordinate order: x, y(, z)
+    return tuple(grids[::-1])  # coordinate order: x, y(, z)
 
 
 def box_mask(box, shape, spacing) -> np.ndarray:
