@@ -16,7 +16,6 @@ from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import smooth_clip, unclip
 from twin.line import sensors as sensor_kinds
 from twin.model import (
-    FACE_NAMES,
     BeltState,
     ConveyorLayout,
     FaceLayout,
@@ -31,7 +30,7 @@ from twin.model import (
 )
 from twin.precision import dtype_name, set_precision
 from twin.scene.checks import Floor, surface_face
-from twin.scene.schema import Scene
+from twin.scene.schema import FACE_NAMES, Scene
 from twin.step import thermostat_readings
 
 

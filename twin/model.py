@@ -18,7 +18,6 @@ from jaxtyping import Array, Bool, Float, Int
 
 from twin.kernels.belt import BeltParams
 from twin.kernels.pytree import pytree_dataclass
-from twin.scene.schema import FACE_NAMES  # noqa: F401 (the face names, for the build)
 
 RHO_C_AIR = 1200.0  # J/(m³·K), volumetric heat capacity of air for HVAC exchange
 

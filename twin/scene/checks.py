@@ -428,11 +428,6 @@ def _check_path(path: list[list[float]], floor: Floor, where: str) -> float:
     return length
 
 
-def segment_names(conveyor: Conveyor) -> list[str]:
-    """A conveyor's belt segments in path order; one named `DEFAULT_SEGMENT` when it lists none."""
-    return list(conveyor.belt_segments())
-
-
 def _check_segment_lengths(segments: Mapping[str, Segment], length: float, where: str) -> None:
     """Segments tile the path in order: each but the last gives its length (> 0: the schema checks it); the
     last takes the rest."""
