@@ -178,14 +178,20 @@ def _radiating_face(T_edge, G, E, T_surr):
     In kelvin, f(x) = G·(x − a) + E·(x⁴ − s⁴) is convex and increasing for x > 0. It lies above its
     tangent-at-s bound G·(x − a) + 4E·s³·(x − s), whose root x₀ (a weighted mean of a and s) is
     therefore at or above the root, so Newton from x₀ descends monotonically onto it (quadratically
-    once close); a fixed number of steps keeps it traceable and differentiable. The derivative is
-    G/(G + 4E·x³).
+    once close); a fixed number of steps keeps it traceable. The derivative is G/(G + 4E·x³).
+
+    Gradients do not go through the iterations (12 unrolled steps, differentiated and transposed, were
+    most of a radiating scene's compile): one last Newton step from the converged root, with the root
+    and f′ held constant, gives exactly the implicit-function derivative −(∂f/∂p)/f′ for every input p.
     """
     a, s = T_edge + KELVIN, T_surr + KELVIN
-    tangent = 4.0 * E * s**3
-    x = (G * a + tangent * s) / (G + tangent)
-    for _ in range(RADIATION_NEWTON_STEPS):
-        x = x - (G * (x - a) + E * (x - s) * (x + s) * (x * x + s * s)) / (G + 4.0 * E * x**3)
+    a0, s0, G0, E0 = (lax.stop_gradient(v) for v in (a, s, G, E))
+    tangent = 4.0 * E0 * s0**3
+    x = (G0 * a0 + tangent * s0) / (G0 + tangent)
+    for _ in range(RADIATION_NEWTON_STEPS - 1):
+        x = x - (G0 * (x - a0) + E0 * (x - s0) * (x + s0) * (x * x + s0 * s0)) / (G0 + 4.0 * E0 * x**3)
+    x = lax.stop_gradient(x)
+    x = x - (G * (x - a) + E * (x - s) * (x + s) * (x * x + s * s)) / lax.stop_gradient(G0 + 4.0 * E0 * x**3)
     return x - KELVIN, G / (G + 4.0 * E * x**3)
 
 
@@ -300,8 +306,9 @@ def _axis_power(T: Field, G, faces, axis: int, linear_only: bool) -> Field:
     return total
 
 
-def _power(T: Field, coeffs: Coefficients, boundaries: Boundaries, source, linear_only: bool) -> Field:
-    """Net power density into each cell, W/m³ (`linear_only`: the homogeneous linear part L·T)."""
+def _power_primal(T: Field, coeffs: Coefficients, boundaries: Boundaries, source, linear_only: bool) -> Field:
+    """Net power density into each cell, W/m³ (`linear_only`: the homogeneous linear part L·T), as the
+    stencil computes it forward; `_power` is the same with its hand-written adjoint."""
     if len(coeffs.conductance) != T.ndim or len(boundaries) != T.ndim:
         raise ValueError(
             f"a {T.ndim}-D field needs {T.ndim} conductances and {T.ndim} boundary pairs; got "
@@ -316,6 +323,124 @@ def _power(T: Field, coeffs: Coefficients, boundaries: Boundaries, source, linea
     return total
 
 
+# ---------------------------------------------------------------------------------------------- adjoint
+#
+# The power density P(T) = L·T + S + face terms has a symmetric Jacobian: interior conduction is a
+# face-weighted graph Laplacian, the sink and the faces' tangents are diagonal. So the adjoint sweep
+# for T is the forward stencil once more (on the cotangent, with radiation replaced by its tangent),
+# and each coefficient's cotangent is a product of differences the size of its own array. XLA's own
+# transpose of the padded-slice stencil runs 12-28x the forward (benchmarks/README.md); this runs ~1x.
+
+
+def _split_static(tree):
+    """(array leaves, rebuild, select): the leaves that are not a literal zero; `rebuild` puts arrays back
+    between the zeros, so that `_static_zero` still skips those terms inside a custom_vjp (whose
+    arguments all become arrays); `select` takes the same positions from a tree of the same structure
+    (the cotangents)."""
+    leaves, treedef = jax.tree.flatten(tree)
+    static = [_static_zero(x) for x in leaves]
+
+    def rebuild(arrays):
+        it = iter(arrays)
+        return jax.tree.unflatten(treedef, [x if s else next(it) for x, s in zip(leaves, static)])
+
+    def select(like):
+        return [x for x, s in zip(treedef.flatten_up_to(like), static) if not s]
+
+    return [x for x, s in zip(leaves, static) if not s], rebuild, select
+
+
+def _unbroadcast(x, like):
+    """x summed down to the shape `like` was broadcast from (a scalar, a slab, the field)."""
+    shape = np.shape(like)
+    if shape == x.shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + a for a, n in enumerate(shape) if n == 1 and x.shape[lead + a] != 1)
+    return jnp.sum(x, axis=axes, keepdims=False).reshape(shape) if axes else x.reshape(shape)
+
+
+def _conductance_cotangent(lam: Field, T: Field, G, axis: int):
+    """d⟨λ, P⟩/dG along one axis: (λ_lo − λ_hi)·(T_hi − T_lo) on each interior face, 0 on the two outer
+    faces (the boundary faces are `Face`s); summed for a scalar G."""
+    n = T.shape[axis]
+    d_lam = lax.slice_in_dim(lam, 1, n, axis=axis) - lax.slice_in_dim(lam, 0, n - 1, axis=axis)
+    d_T = lax.slice_in_dim(T, 1, n, axis=axis) - lax.slice_in_dim(T, 0, n - 1, axis=axis)
+    per_face = -d_lam * d_T
+    if np.ndim(G) == 0:
+        return jnp.sum(per_face).astype(jnp.result_type(G))
+    pad = [(0, 0)] * T.ndim
+    pad[axis] = (1, 1)
+    return jnp.pad(per_face, pad)
+
+
+def _faces_cotangent(lam: Field, T: Field, boundaries: Boundaries, linear_only: bool):
+    """Cotangents of the faces' entries: the vjp of each face's power on its edge slab (a slab of work,
+    not a field), the literal zeros left out as `_split_static` does."""
+    out = []
+    for axis, pair in enumerate(boundaries):
+        faces = []
+        for side, face in enumerate(pair):
+            if face is None:
+                faces.append(None)
+                continue
+            arrays, rebuild, _ = _split_static(face)
+            edge = _edge(T, axis, side)
+
+            def power(arrays, edge=edge, rebuild=rebuild, axis=axis):
+                term = _face_power(edge, rebuild(arrays), T.shape, axis, linear_only)
+                return jnp.zeros_like(edge) if term is None else jnp.broadcast_to(term, edge.shape)
+
+            _, vjp = jax.vjp(power, arrays)
+            (ct,) = vjp(_edge(lam, axis, side))
+            faces.append(rebuild(ct))
+        out.append(tuple(faces))
+    return tuple(out)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _power_with_adjoint(static, linear_only: bool, scaled: bool, T: Field, arrays):
+    coeffs, boundaries, source = static[0](arrays)
+    power = _power_primal(T, coeffs, boundaries, source, linear_only)
+    return coeffs.inv_capacity * power if scaled else power
+
+
+def _power_fwd(static, linear_only, scaled, T, arrays):
+    return _power_with_adjoint(static, linear_only, scaled, T, arrays), (T, arrays)
+
+
+def _power_bwd(static, linear_only, scaled, residuals, ct):
+    rebuild, select = static
+    T, arrays = residuals
+    arrays = [jnp.asarray(a) for a in arrays]  # a traced literal zero comes back as a float: keep it an array
+    coeffs, boundaries, source = rebuild(arrays)
+    lam = coeffs.inv_capacity * ct if scaled else ct  # the cotangent of P itself
+    tangent = boundaries if linear_only else linearised(boundaries, T)
+    ct_T = _power_primal(lam, coeffs, tangent, 0.0, linear_only=True)
+    ct_capacity = jnp.zeros_like(coeffs.inv_capacity)
+    if scaled:  # P(T) once more, rather than a field per step kept for the reverse pass
+        ct_capacity = _unbroadcast(ct * _power_primal(T, coeffs, boundaries, source, linear_only), coeffs.inv_capacity)
+    ct_coeffs = Coefficients(
+        inv_capacity=ct_capacity,
+        conductance=tuple(_conductance_cotangent(lam, T, G, a) for a, G in enumerate(coeffs.conductance)),
+        sink=coeffs.sink if _static_zero(coeffs.sink) else _unbroadcast(-lam * T, coeffs.sink),
+    )
+    ct_source = source if _static_zero(source) else jnp.zeros_like(source) if linear_only else _unbroadcast(lam, source)
+    ct_faces = _faces_cotangent(lam, T, boundaries, linear_only)
+    return ct_T, select((ct_coeffs, ct_faces, ct_source))
+
+
+_power_with_adjoint.defvjp(_power_fwd, _power_bwd)
+
+
+def _power(
+    T: Field, coeffs: Coefficients, boundaries: Boundaries, source, linear_only: bool, scaled: bool = False
+) -> Field:
+    """`_power_primal` (times 1/ρc if `scaled`) whose reverse-mode derivative is the adjoint above."""
+    arrays, rebuild, select = _split_static((coeffs, boundaries, source))
+    return _power_with_adjoint((rebuild, select), linear_only, scaled, T, arrays)
+
+
 def power_density(T: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike) -> Field:
     """ρc·dT/dt: net power density into each cell, W/m³ (conduction + source − sink + boundary faces)."""
     return _power(T, coeffs, boundaries, source, linear_only=False)
@@ -323,7 +448,7 @@ def power_density(T: Field, coeffs: Coefficients, boundaries: Boundaries, source
 
 def rhs(T: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike) -> Field:
     """dT/dt in K/s for temperatures T (°C) and a source S in W/m³ (field shape or scalar)."""
-    return coeffs.inv_capacity * power_density(T, coeffs, boundaries, source)
+    return _power(T, coeffs, boundaries, source, linear_only=False, scaled=True)
 
 
 def explicit_step(T: Field, coeffs: Coefficients, boundaries: Boundaries, source: FieldLike, dt) -> Field:
