@@ -44,8 +44,9 @@ TOLERANCES: dict[str, dict[str, float]] = {
     # measured 3.0e-6 m, 1.0e-9 m.
     "landing_lag_m": {F32: 3e-5, F64: 1e-8},
     # Gaps between parts carried from a fast segment onto one four times slower, relative to a quarter of
-    # the spacing: measured 7.6e-6, 2.9e-4.
-    "slowed_spacing": {F32: 1e-4, F64: 1e-3},
+    # the spacing: measured 1.2e-4, 2.9e-4 (float32 since a part spanning the transfer loads both belts
+    # by its share of length on each: the gaps alternate ±1.5e-5 m as the two belts dip in turn).
+    "slowed_spacing": {F32: 5e-4, F64: 1e-3},
     # Material flow read back from the files (tests/test_material_flow.py), relative: Little's law,
     # measured 1.7e-7, 3.3e-16; the mean pick temperature of the per-part table against the metric,
     # measured 1.2e-7, 0.

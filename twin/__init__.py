@@ -9,6 +9,7 @@ The public surface; everything else may change:
     final, readings = twin.rollout(layout, params, state, twin.Solver(dt=1.0), n_steps=600)
     twin.time_step(layout, params, solver)                      # the dt both of them step with
     twin.use_compile_cache()                                    # keep compiled programs on disk, per user
+    value, grad, status = twin.value_and_grad(objective, layout, params, solver, duration=600.0)
 """
 
 from twin.run import interrupt
@@ -18,6 +19,7 @@ interrupt.when_the_command_starts()  # Ctrl-C stops `twin ...` promptly from its
 from twin.build import build  # noqa: E402
 from twin.compile_cache import use as use_compile_cache  # noqa: E402
 from twin.errors import DeprecatedKeyWarning, SceneError, SimulationError, TwinInputError  # noqa: E402
+from twin.gradient import Gradient, Run, evaluate, value_and_grad  # noqa: E402
 from twin.model import Layout, Params, State, Status  # noqa: E402
 from twin.run.files import write_run  # noqa: E402
 from twin.run.size import Limits  # noqa: E402
@@ -34,6 +36,8 @@ from twin.time_step import time_step  # noqa: E402
 
 __all__ = [
     "Checkpoints",
+    "Gradient",
+    "Run",
     "DeprecatedKeyWarning",
     "Layout",
     "Limits",
@@ -48,6 +52,7 @@ __all__ = [
     "Status",
     "TwinInputError",
     "build",
+    "evaluate",
     "check_status",
     "load_scene",
     "make_step",
@@ -58,5 +63,6 @@ __all__ = [
     "steady_state",
     "time_step",
     "use_compile_cache",
+    "value_and_grad",
     "write_run",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +31,7 @@ from twin.model import (
 )
 from twin.precision import dtype_name, set_precision
 from twin.scene.checks import Floor, surface_face
+from twin.scene.plausibility import PlausibilityWarning
 from twin.scene.schema import FACE_NAMES, Scene
 from twin.step import thermostat_readings
 
@@ -41,7 +43,7 @@ def build(scene: Scene, dtype=jnp.float32) -> tuple[Layout, Params, State]:
     layout = _layout(scene)
     params = _params(scene, layout, dtype)
     # One compiled program: run eagerly, every array of the state would compile its own little fill.
-    state = jax.jit(lambda p: initial_state(layout, p, scene.initial_temperature))(params)
+    state = jax.jit(lambda p: initial_state(layout, p))(params)
     return layout, params, state
 
 
@@ -68,6 +70,7 @@ def _layout(scene: Scene) -> Layout:
     for i, (name, zone) in enumerate(scene.zones.items(), start=1):
         where = f"scene.zones.{name}"
         zone_index[_region(zone, where, shape, spacing)] = i
+    _warn_hidden_zones(scene, zone_index, shape, spacing)
     heater_shape = _shapes(scene.heaters, "heaters", shape, spacing, cell_volume)
     sensor_pts = np.array([h.sensor for h in scene.heaters.values()], float).reshape(-1, len(shape))
     t_idx, t_w = cell_weights(sensor_pts, spacing, shape)
@@ -107,18 +110,64 @@ def part_slots(conveyor) -> int:
 
 
 def _region(item, where: str, shape, spacing) -> np.ndarray:
-    if getattr(item, "polygon", None) is not None:
-        mask = geometry.polygon_mask(item.polygon, shape, spacing, getattr(item, "z_range", None))
-        key = "polygon"
-    else:
-        mask = geometry.box_mask(item.box, shape, spacing)
-        key = "box"
+    mask = _mask(item, shape, spacing)
+    key = "polygon" if getattr(item, "polygon", None) is not None else "box"
     if not mask.any():
-        value = getattr(item, key)
+        finer = _spacing_showing(item, [], shape, spacing)
+        cure = f" or take grid.spacing ≤ {finer:.3g} m" if finer else ""
         raise SceneError(
-            f"{where}.{key}", value, f"covers no cell centre; make it larger than the grid spacing {spacing}"
+            f"{where}.{key}",
+            getattr(item, key),
+            f"covers no cell centre; make it larger than the grid spacing {max(spacing):.3g} m{cure}",
         )
     return mask
+
+
+MAX_REFINED_CELLS = 20_000_000  # the finest grid tried when looking for the spacing that shows a zone
+
+
+def _warn_hidden_zones(scene: Scene, zone_index: np.ndarray, shape, spacing) -> None:
+    """A zone whose every cell a later zone took (it is thinner than a cell where it shows) is not in
+    the model: warn, naming it and the spacing at which it would keep cells."""
+    names = list(scene.zones)
+    for i, name in enumerate(names, start=1):
+        if np.any(zone_index == i):
+            continue
+        zones = list(scene.zones.values())
+        finer = _spacing_showing(zones[i - 1], zones[i:], shape, spacing)
+        cure = (
+            f"a grid spacing of {finer:.3g} m or less would resolve it"
+            if finer
+            else "no grid of a practical size resolves it"
+        )
+        warnings.warn(
+            f"scene.zones.{name}: covers no cell of the {spacing[0]:.3g} m grid once later zones "
+            f"({', '.join(names[i:])}) are laid over it, so it is not in the model; {cure} (grid.spacing)",
+            PlausibilityWarning,
+            stacklevel=3,
+        )
+
+
+def _spacing_showing(item, later: list, shape, spacing) -> float | None:
+    """The largest of spacing/2, /4, … at which `item` keeps a cell under the `later` items laid over it
+    (None: none within MAX_REFINED_CELLS)."""
+    for k in range(1, 8):
+        fine_shape = tuple(n * 2**k for n in shape)
+        if math.prod(fine_shape) > MAX_REFINED_CELLS:
+            return None
+        fine = tuple(h / 2**k for h in spacing)
+        mask = _mask(item, fine_shape, fine)
+        for other in later:
+            mask &= ~_mask(other, fine_shape, fine)
+        if mask.any():
+            return max(fine)
+    return None
+
+
+def _mask(item, shape, spacing) -> np.ndarray:
+    if getattr(item, "polygon", None) is not None:
+        return geometry.polygon_mask(item.polygon, shape, spacing, getattr(item, "z_range", None))
+    return geometry.box_mask(item.box, shape, spacing)
 
 
 def _shapes(items: dict, group: str, shape, spacing, cell_volume) -> np.ndarray:
@@ -244,6 +293,7 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         return part_value(lambda p: get(p.cure) if p.cure is not None else default, default)
 
     return Params(
+        initial_T=arr(scene.initial_temperature),
         zone_k=arr([_property(scene, m, "k") for m in media]),
         zone_rho_c=arr([_property(scene, m, "rho_c") for m in media]),
         faces=tuple(_face_params(scene.boundaries[f.name], arr) for f in layout.faces),
@@ -273,6 +323,7 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         cure_A=cure_value(lambda c: c.A, 0.0),
         cure_Ea=cure_value(lambda c: c.Ea, 0.0),
         cure_n=cure_value(lambda c: c.n, 1.0),
+        part_length=part_value(lambda p: p.length, 0.0),
         part_pitch=part_value(lambda p: p.length + p.min_gap, 1.0),
         service_time=arr(_padded([[st.service_time for st in c.stations.values()] for c in conveyors], 1.0)),
         pick_time=arr(
@@ -351,9 +402,11 @@ def thermostat_output(layout: Layout, params: Params, T, integral):
     return smooth_clip(params.heater_kp * (params.heater_setpoint - thermostat_readings(layout, T)) + integral)
 
 
-def initial_state(layout: Layout, params: Params, T0: float) -> State:
-    """The hall at uniform T0 (°C), the thermostats' integrals at zero (their outputs what the
-    proportional term asks for), belts empty and running at their setpoints."""
+def initial_state(layout: Layout, params: Params) -> State:
+    """The state at t = 0, from params alone (so gradients see how it depends on them): the hall at
+    uniform `initial_T` (°C), the thermostats' integrals at zero (their outputs what the proportional
+    term asks for), belts empty and running at their setpoints, a full part spacing already travelled
+    (the first part enters at once)."""
     dtype = params.zone_k.dtype
     nh, nc, n, r = len(layout.heater_names), len(layout.conveyors), layout.capacity, layout.max_pick_points
     q = layout.max_processing
@@ -387,9 +440,9 @@ def initial_state(layout: Layout, params: Params, T0: float) -> State:
     )
     return State(
         t=jnp.zeros((), dtype),
-        T=jnp.full(layout.shape, T0, dtype),
+        T=jnp.full(layout.shape, params.initial_T, dtype),
         heater_integral=zeros(nh),
-        heater_output=thermostat_output(layout, params, jnp.full(layout.shape, T0, dtype), zeros(nh)),
+        heater_output=thermostat_output(layout, params, jnp.full(layout.shape, params.initial_T, dtype), zeros(nh)),
         heater_energy=zeros(nh),
         parts=parts,
         tallies=tallies,

@@ -156,6 +156,7 @@ class FaceParams:
 class Params:
     """Every calibratable or tunable number, as arrays (see twin.scene.schema for units)."""
 
+    initial_T: Float[Array, ""]  # °C, the hall's uniform temperature at t = 0 (`initial_state`)
     zone_k: Float[Array, " z"]  # W/(m·K), index 0 the background
     zone_rho_c: Float[Array, " z"]  # J/(m³·K)
     faces: tuple[FaceParams, ...]  # aligned with Layout.faces
@@ -180,6 +181,7 @@ class Params:
     cure_A: Float[Array, " c"]  # 1/s
     cure_Ea: Float[Array, " c"]  # J/mol
     cure_n: Float[Array, " c"]
+    part_length: Float[Array, " c"]  # m along the belt (the load it puts on each segment it spans)
     part_pitch: Float[Array, " c"]  # m, centre distance of queued parts (length + min_gap)
     service_time: Float[Array, "c q"]  # s, per processing station (padded)
     pick_time: Float[Array, "c r"]  # s a robot is busy per part, per pick point (0 at a path end)

@@ -8,6 +8,7 @@ checkpoints); `twin.time_loop` steps them.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -78,19 +79,19 @@ def time_step(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
 
 
 def _explicit_limit(layout: Layout, params: Params, T_max: float, safety: float) -> float:
-    """The forward-Euler stable dt, s, for temperatures up to T_max (°C), as one compiled program (run
-    eagerly, the coefficients' many small operations would each be compiled on their own)."""
+    """The forward-Euler stable dt, s, for temperatures up to T_max (°C)."""
+    return float(_stable_dt(layout, jax.lax.stop_gradient(params), T_max, safety))
 
-    def limit(params):
-        fixed = step_mod.fixed_terms(layout, params)
-        bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
-        return thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=safety)
 
-    return float(jax.jit(limit)(jax.lax.stop_gradient(params)))
+@functools.partial(jax.jit, static_argnums=0)  # one program per layout, new params or not (run eagerly,
+def _stable_dt(layout: Layout, params: Params, T_max, safety):  # each small operation would compile alone)
+    fixed = step_mod.fixed_terms(layout, params)
+    bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
+    return thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=safety)
 
 
 def _hottest(params: Params) -> float:
-    temps = [params.heater_setpoint, params.hvac_supply_T, params.part_T0, params.ambient_T]
+    temps = [params.initial_T, params.heater_setpoint, params.hvac_supply_T, params.part_T0, params.ambient_T]
     temps += [f.temperature for f in params.faces] + [f.schedule for f in params.faces]
     return max([float(jnp.max(t)) for t in temps if t.size] + [0.0])
 

@@ -1,7 +1,9 @@
 """Belt segments in the line: the parts they carry load them, and their motors and drag heat the air.
 
 Within one thermal step the belt mechanics take `n_sub` substeps (they settle in a fraction of a second);
-the load is the parts' mass on each segment at the start of the step.
+the load is the parts' mass on each segment at the start of the step, a part that spans a transfer
+shared by the segments in proportion to its length on each: the load, and the motors' energy, move
+continuously with the parts' positions (and so with spacing and service times), not by whole parts.
 """
 
 from __future__ import annotations
@@ -43,13 +45,31 @@ def displacement(conveyor, s, travel):
 
 
 def segment_loads(layout: Layout, params: Params, parts: PartsState, dtype) -> jnp.ndarray:
-    """Mass of the parts on each segment, kg, shape (g,)."""
-    load = jnp.zeros(len(layout.segments), dtype)
+    """Mass of the parts on each segment, kg, shape (g,): each part's mass split over the segments by the
+    share of its length (centred on its position, within the path) that lies on each."""
+    loads = []
     for c, conveyor in enumerate(layout.conveyors):
-        if conveyor.has_parts:
-            mass = jnp.where(parts.alive[c], params.part_mass[c], 0.0)
-            load = load.at[segment_of(conveyor, parts.s[c])].add(mass)
-    return load
+        if not conveyor.has_parts:
+            loads.append(jnp.zeros(len(conveyor.segments), dtype))
+            continue
+        mass = jnp.where(parts.alive[c], params.part_mass[c], 0.0)
+        loads.append(mass @ _shares(conveyor, parts.s[c], params.part_length[c]))
+    return jnp.concatenate(loads) if loads else jnp.zeros(0, dtype)
+
+
+def _shares(conveyor, s, length):
+    """(n, segments) share of each part's length on each of its conveyor's segments; rows sum to 1."""
+    ends = jnp.asarray(conveyor.segment_ends, s.dtype)
+    starts = jnp.concatenate([jnp.zeros(1, s.dtype), ends[:-1]])[None, :]
+    lo = jnp.clip(s - 0.5 * length, 0.0, ends[-1])[:, None]
+    hi = jnp.clip(s + 0.5 * length, 0.0, ends[-1])[:, None]
+    overlap = jnp.maximum(jnp.minimum(hi, ends[None, :]) - jnp.maximum(lo, starts), 0.0)
+    total = jnp.sum(overlap, axis=1, keepdims=True)
+    at = (
+        jnp.arange(len(conveyor.segments), dtype=jnp.int32)[None, :]
+        == _local_segment(conveyor, s).astype(jnp.int32)[:, None]
+    )  # a point: its segment
+    return jnp.where(total > 0, overlap / jnp.where(total > 0, total, 1.0), at.astype(s.dtype))
 
 
 def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float, n_sub: int):

@@ -1,0 +1,209 @@
+"""Objectives through the whole line and their gradients: the engine of calibration and tuning.
+
+    run_value = twin.evaluate(objective, layout, params, solver, duration=600.0)
+    value, grad, status = twin.value_and_grad(objective, layout, params, solver, duration=600.0)
+
+`objective(run) -> scalar` sees a `Run`: the final `State`, every sensor's per-step readings and the
+step times. The initial state is built *from params* inside the differentiated function
+(`twin.build.initial_state`), so gradients see that belts start at their setpoints and the first part's
+travel is the spacing. The whole program — initial state, checkpointed rollout, objective, gradient —
+is jitted once per (layout, solver, plan, objective, parameters differentiated) and kept
+(`PROGRAMS`), so a second call with new parameter values runs without compiling.
+
+The plan (dt and the number of steps) is fixed by the first call for a given duration: an optimiser
+needs one discretisation throughout. Later calls check that dt still keeps the stability bounds of
+their params (`twin.time_step`) and refuse it, at `solver.dt`, if not.
+
+Readings that are not yet defined — the temperature or cure of the last part picked, before the first
+pick — are NaN. `run.defined(name)` masks them and `run.reading(name, fill)` replaces them by a
+value with no gradient behind it; a NaN objective is refused with a line naming the sensor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from twin import status as status_mod
+from twin import step as step_mod
+from twin import time_loop
+from twin.build import initial_state
+from twin.errors import TwinInputError, did_you_mean
+from twin.model import Layout, Params, State, Status
+from twin.time_step import steps_for, time_step
+
+PROGRAMS = 32  # compiled objective programs kept (each holds its layout's arrays)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What an objective sees: `final` state, `readings` (steps, sensors) in SI units in layout order,
+    `times` (steps,) the end of each step, s."""
+
+    layout: Layout
+    final: State
+    readings: jax.Array
+    times: jax.Array
+
+    def _column(self, name: str) -> int:
+        names = [s.name for s in self.layout.sensors]
+        if name not in names:
+            raise TwinInputError("sensor", name, did_you_mean(name, names, "the scene's sensors"))
+        return names.index(name)
+
+    def defined(self, name: str) -> jax.Array:
+        """(steps,) True where sensor `name` has a value (a pick sensor is undefined before its first pick)."""
+        return jnp.isfinite(self.readings[:, self._column(name)])
+
+    def reading(self, name: str, fill: float = 0.0) -> jax.Array:
+        """(steps,) sensor `name` in SI units, `fill` where it is undefined; weight a loss with `defined`."""
+        values = self.readings[:, self._column(name)]
+        return jnp.where(jnp.isfinite(values), values, fill)
+
+
+class Evaluation(NamedTuple):
+    value: jax.Array  # the objective
+    status: Status  # unconverged steps, the first non-finite value (twin.check_status)
+
+
+class Gradient(NamedTuple):
+    value: jax.Array
+    grad: Params  # d value / d every parameter (zeros for those not in `wrt`)
+    status: Status
+
+
+def evaluate(
+    objective: Callable[[Run], jax.Array],
+    layout: Layout,
+    params: Params,
+    solver: step_mod.Solver,
+    *,
+    duration: float | None = None,
+    n_steps: int | None = None,
+) -> Evaluation:
+    """The objective of a run from `initial_state(layout, params)`; see the module docstring."""
+    dt, steps = _plan(layout, params, solver, duration, n_steps)
+    value, aux = _program(layout, solver, dt, steps, objective, None)(params)
+    return Evaluation(*_checked(value, aux, layout))
+
+
+def value_and_grad(
+    objective: Callable[[Run], jax.Array],
+    layout: Layout,
+    params: Params,
+    solver: step_mod.Solver,
+    *,
+    duration: float | None = None,
+    n_steps: int | None = None,
+    wrt: tuple[str, ...] | None = None,
+) -> Gradient:
+    """(value, gradient as Params, status) of the objective by reverse mode through the checkpointed run.
+
+    wrt: parameter paths to differentiate ("zone_k", "belts.setpoint", "faces[1].h"); None: all. The
+    others are held fixed and get zero gradients (and cost nothing in the reverse pass).
+    """
+    selected = None if wrt is None else tuple(sorted(set(_leaf_paths(params, path) for path in wrt)))
+    dt, steps = _plan(layout, params, solver, duration, n_steps)
+    (value, aux), grad = _program(layout, solver, dt, steps, objective, selected or ())(params)
+    value, status = _checked(value, aux, layout)
+    return Gradient(value, grad, status)
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+_PLANS: dict = {}  # (layout, solver, duration or steps) -> (dt, steps) of the first call
+
+
+def _plan(layout, params, solver, duration, n_steps) -> tuple[float, int]:
+    if (duration is None) == (n_steps is None):
+        raise TypeError("give exactly one of duration= and n_steps=")
+    key = (layout, solver, duration, n_steps)
+    if key not in _PLANS:
+        dt = time_step(layout, params, solver)
+        _PLANS[key] = steps_for(duration, dt) if duration is not None else (dt, int(n_steps))
+    dt, steps = _PLANS[key]
+    time_step(layout, params, dataclasses.replace(solver, dt=dt))  # still within the bounds of these params
+    return dt, steps
+
+
+# ---------------------------------------------------------------------------------------------- program
+
+
+@functools.lru_cache(maxsize=PROGRAMS)
+def _program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, objective: Callable, wrt):
+    """The jitted evaluation (wrt None) or value-and-gradient (wrt: selected leaf paths, () all)."""
+    run = time_loop.trajectory(step_mod.make_step(layout, solver, dt), dt, steps, checkpointed=True)
+
+    def value(params: Params):
+        state = initial_state(layout, params)
+        final, readings, _ = run(params, state, step_mod.fixed_terms(layout, params), state.t, 0)
+        times = (jnp.arange(1, steps + 1, dtype=jnp.int32).astype(state.t.dtype)) * dt
+        out = jnp.asarray(objective(Run(layout, final, readings, times)))
+        if out.shape != ():
+            raise TwinInputError(
+                "objective",
+                f"shape {out.shape}",
+                "must return a scalar: reduce it (jnp.sum, jnp.mean) or weight it into one number",
+            )
+        return out, (final, jnp.any(~jnp.isfinite(readings), axis=0))
+
+    if wrt is None:
+        return jax.jit(value)
+    if not wrt:
+        return jax.jit(jax.value_and_grad(value, has_aux=True))
+
+    def partial(params: Params):
+        fixed = jax.lax.stop_gradient(params)
+        leaves = jax.tree_util.tree_leaves_with_path(params)
+        held = jax.tree_util.tree_leaves(fixed)
+        chosen = [leaf if _path(p) in wrt else hold for (p, leaf), hold in zip(leaves, held)]
+        return value(jax.tree.unflatten(jax.tree.structure(params), chosen))
+
+    return jax.jit(jax.value_and_grad(partial, has_aux=True))
+
+
+def _checked(value, aux, layout) -> tuple[jax.Array, Status]:
+    """(value, status), or a one-line error where the value is not finite: the run, or which reading."""
+    final, undefined = aux
+    if bool(jnp.isfinite(value)):
+        return value, final.status
+    status_mod.check(layout, final)  # the run itself went non-finite: when, where
+    names = [s.name for s, bad in zip(layout.sensors, np.asarray(undefined)) if bad]
+    if names:
+        first = names[0]
+        also = f" (also undefined at some steps: {', '.join(names[1:])})" if len(names) > 1 else ""
+        raise TwinInputError(
+            "objective",
+            float(value),
+            f"is not finite: sensor {first!r} reads NaN before it has a value (before the first pick); "
+            f"mask it: run.reading({first!r}) with weights run.defined({first!r}){also}",
+        )
+    raise TwinInputError("objective", float(value), "is not finite, although the run and every reading are")
+
+
+# ---------------------------------------------------------------------------------------------- paths
+
+
+def _path(keys) -> str:
+    """'belts.setpoint', 'faces[1].h' from a pytree key path."""
+    text = jax.tree_util.keystr(keys)
+    return re.sub(r"^\.", "", text)
+
+
+def _leaf_paths(params: Params, path: str) -> str:
+    """`path` if it names a leaf of Params, else a one-line error listing the leaves."""
+    names = [_path(p) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
+    if path not in names:
+        raise TwinInputError("wrt", path, did_you_mean(path, names, "parameters"))
+    return path
+
+
+__all__ = ["Evaluation", "Gradient", "Run", "evaluate", "value_and_grad"]
