@@ -72,8 +72,9 @@ TOLERANCES: dict[str, dict[str, float]] = {
     # input and losses; explicit 2.4e-7), 6.1e-14.
     "line_energy": {F32: 5e-4, F64: 1e-12},
     # Motor energy = heat + kinetic energy (backward-Euler belt substeps dissipate kinetic energy to their
-    # truncation error); measured 1.8e-6, 9.9e-9.
-    "motor_energy": {F32: 1e-5, F64: 5e-8},
+    # truncation error, and the parts' kinetic energy, left out, changes as they land and leave);
+    # measured 1.8e-6, 1.2e-7.
+    "motor_energy": {F32: 1e-5, F64: 5e-7},
     # AD through the whole coupled line vs float64 central differences (tests/test_line_gradients.py):
     # field objective, measured 1.25e-5 (float32 explicit), 3.1e-7 (float64, CN; explicit 1.1e-7).
     "line_gradient": {F32: 5e-5, F64: 1e-6},

@@ -394,7 +394,7 @@ def running_belts(params: Params) -> BeltState:
     b = params.belts
     hold = drag_force(b, b.setpoint, jnp.zeros_like(b.setpoint), 0.0) / b.max_force
     zeros = jnp.zeros_like(b.setpoint)
-    return BeltState(v=b.setpoint, integral=unclip(hold), energy=zeros, charge=zeros, heat=zeros)
+    return BeltState(v=b.setpoint, integral=unclip(hold), energy=zeros, charge=zeros, heat=zeros, pending_load=zeros)
 
 
 def thermostat_output(layout: Layout, params: Params, T, integral):

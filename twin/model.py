@@ -236,6 +236,8 @@ class BeltState:
     energy: Float[Array, " g"]  # electrical energy, J
     charge: Float[Array, " g"]  # ∫current dt, A·s
     heat: Float[Array, " g"]  # motor losses and drag work given to the air, J
+    pending_load: Float[Array, " g"]  # kg added to the next step's load: the part of the last step's
+    # entries and picks the load at its start missed or overcounted (twin.line.belts.presence_correction)
 
 
 @pytree_dataclass

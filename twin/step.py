@@ -211,9 +211,14 @@ def make_step(layout: Layout, solver: Solver, dt: float):
 
     def step(params: Params, state: State, fixed: Fixed, t_end):
         t = state.t
-        load = belts.segment_loads(layout, params, state.parts, state.T.dtype)
+        # ≥ 0: the unload of a part picked last step never makes a segment lighter than empty
+        load = jnp.maximum(
+            belts.segment_loads(layout, params, state.parts, state.T.dtype) + state.belts.pending_load, 0.0
+        )
         belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, t, dt, n_sub)
         parts, tallies, moves = part_flow.advance(layout, params, state.parts, state.tallies, travel, t, dt)
+        pending = belts.presence_correction(layout, params, state.parts.alive, parts, moves, dt)
+        belt_state = belt_state.replace(pending_load=pending)
         parts, tallies, q_parts, exits = part_flow.exchange_heat(layout, params, parts, tallies, moves, state.T, dt)
         source = fixed.steady_source + q_parts + q_belts
         T, output, integral, energy, converged, bcs = thermal_update(

@@ -2,8 +2,11 @@
 
 Within one thermal step the belt mechanics take `n_sub` substeps (they settle in a fraction of a second);
 the load is the parts' mass on each segment at the start of the step, a part that spans a transfer
-shared by the segments in proportion to its length on each: the load, and the motors' energy, move
-continuously with the parts' positions (and so with spacing and service times), not by whole parts.
+shared by the segments in proportion to its length on each, plus a correction for the step before: a
+part that entered within it loads the next step for the time it already rode, and one picked within it
+unloads the next for the time it was counted but gone (`presence_correction`). So the time integral of
+the load is exact, and the load — and the motors' energy — moves continuously with the parts' positions
+and entry and pick times (and so with spacing and service times), not by whole parts and whole steps.
 """
 
 from __future__ import annotations
@@ -57,6 +60,21 @@ def segment_loads(layout: Layout, params: Params, parts: PartsState, dtype) -> j
     return jnp.concatenate(loads) if loads else jnp.zeros(0, dtype)
 
 
+def presence_correction(layout: Layout, params: Params, alive_before, parts: PartsState, moves, dt: float):
+    """kg per segment for the next step's load: each part's time on the belt this step (`moves`) less
+    the full step the load at its start counted it for (`alive_before`), over dt, times its mass, at
+    its position at the step end (where it was picked, or where it entered)."""
+    out = []
+    for c, conveyor in enumerate(layout.conveyors):
+        if not conveyor.has_parts:
+            out.append(jnp.zeros(len(conveyor.segments), parts.s.dtype))
+            continue
+        present = jnp.where(moves.active[c], moves.until[c] - moves.since[c], 0.0)
+        missed = (present - jnp.where(alive_before[c], dt, 0.0)) / dt
+        out.append((params.part_mass[c] * missed) @ _shares(conveyor, parts.s[c], params.part_length[c]))
+    return jnp.concatenate(out) if out else jnp.zeros(0, parts.s.dtype)
+
+
 def _shares(conveyor, s, length):
     """(n, segments) share of each part's length on each of its conveyor's segments; rows sum to 1."""
     ends = jnp.asarray(conveyor.segment_ends, s.dtype)
@@ -96,7 +114,8 @@ def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float
     v, z, energy, charge, travel, loss_heat, drag_heat = jax.lax.fori_loop(
         0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros)
     )
-    state = BeltState(v=v, integral=z, energy=energy, charge=charge, heat=belts.heat + loss_heat + drag_heat)
+    heat = belts.heat + loss_heat + drag_heat
+    state = BeltState(v=v, integral=z, energy=energy, charge=charge, heat=heat, pending_load=belts.pending_load)
     return state, travel, heat_source(layout, loss_heat, drag_heat, dt)
 
 
