@@ -63,3 +63,15 @@ def test_second_run_benchmark_times_cold_warm_and_off_runs(tmp_path):
     assert set(result["wall_s"]) == {"cold", "warm", "off"}
     assert all(len(mode["all"]) == 1 and mode["median"] > 0 for mode in result["wall_s"].values())
     assert result["cache_MB"] > 0  # the cold run wrote the cache the warm one read
+
+
+@pytest.mark.slow  # 2 min: compiles the default scene's gradient at two run lengths
+def test_gradient_benchmark_writes_ratios_and_memory(tmp_path):
+    result = run_script("gradient", tmp_path / "gradient.json", "--quick", "--repeats", "1")
+    cases = result["line"]["default"]["cases"]
+    assert [c["steps"] for c in cases] == [50, 200]
+    for c in cases:
+        assert c["gradient_over_forward"] == pytest.approx(c["gradient_s"] / c["forward_s"])
+        assert c["gradient_scratch_MB"] > 0 and c["compile_s"]["gradient"] > 0
+    assert result["line"]["default"]["memory_exponent"] is not None
+    assert {"reverse_over_forward_field", "reverse_over_forward_all_coefficients"} <= set(result["stencil"][0])
