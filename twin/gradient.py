@@ -17,6 +17,8 @@ their params (`twin.time_step`) and refuse it, at `solver.dt`, if not.
 Readings that are not yet defined — the temperature or cure of the last part picked, before the first
 pick — are NaN. `run.defined(name)` masks them and `run.reading(name, fill)` replaces them by a
 value with no gradient behind it; a NaN objective is refused with a line naming the sensor.
+`run.throughput(conveyor)` is the smooth throughput (parts/h between the first and last exit), the
+objective to maximise flow by: a part count steps where the gradient sees nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from twin import step as step_mod
 from twin import time_loop
 from twin.build import initial_state
 from twin.errors import TwinInputError, did_you_mean
+from twin.line.picking import steady_throughput
 from twin.model import Layout, Params, State, Status
 from twin.time_step import steps_for, time_step
 
@@ -66,6 +69,18 @@ class Run:
         """(steps,) sensor `name` in SI units, `fill` where it is undefined; weight a loss with `defined`."""
         values = self.readings[:, self._column(name)]
         return jnp.where(jnp.isfinite(values), values, fill)
+
+    def throughput(self, conveyor: str | None = None) -> jax.Array:
+        """Parts/h between the first and the last exit of `conveyor`, or summed over every conveyor
+        (None): the smooth throughput (twin.line.picking.steady_throughput). NaN, and refused as an
+        objective, until two parts have left."""
+        rates = steady_throughput(self.final.tallies) * 3600.0
+        if conveyor is None:
+            return jnp.sum(rates)
+        names = [c.name for c in self.layout.conveyors]
+        if conveyor not in names:
+            raise TwinInputError("conveyor", conveyor, did_you_mean(conveyor, names, "the scene's conveyors"))
+        return rates[names.index(conveyor)]
 
 
 class Evaluation(NamedTuple):
@@ -185,6 +200,15 @@ def _checked(value, aux, layout) -> tuple[jax.Array, Status]:
             float(value),
             f"is not finite: sensor {first!r} reads NaN before it has a value (before the first pick); "
             f"mask it: run.reading({first!r}) with weights run.defined({first!r}){also}",
+        )
+    short = [(c.name, int(n)) for c, n in zip(layout.conveyors, np.asarray(final.tallies.n_out)) if n < 2]
+    if short:
+        name, n = short[0]
+        raise TwinInputError(
+            "objective",
+            float(value),
+            f"is not finite: {n} part(s) left conveyor {name!r} in the run, and its throughput needs two "
+            "exits; run longer (duration=)",
         )
     raise TwinInputError("objective", float(value), "is not finite, although the run and every reading are")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.line.picking import steady_throughput
 from twin.model import Layout, Params, State
 
 JOULES_PER_KWH = 3.6e6
@@ -44,6 +45,7 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
         "parts_out": n_out,
         "parts_on_belt": on_belt,
         "throughput_parts_per_h": n_out / hours,
+        "steady_throughput_parts_per_h": _line_steady_throughput(tallies),
         "heater_energy_kWh": float(energy.sum()),
         "heater_energy_per_part_kWh": float(energy.sum()) / n_out if n_out else None,
         "heater_energy_by_heater_kWh": dict(zip(layout.heater_names, map(float, energy))),
@@ -102,15 +104,21 @@ def summarise_steady(layout: Layout, params: Params, state: State, info: dict) -
 def _conveyor(tallies, i: int, duration: float) -> dict:
     """Per-conveyor flow: parts out, throughput over the run and between first and last exit, WIP."""
     n_out = int(tallies.n_out[i])
-    first, last = (float(x) for x in tallies.exit_times[i])
-    steady = (n_out - 1) / (last - first) * 3600.0 if n_out >= 2 and last > first else None
+    first = float(tallies.exit_times[i, 0])
+    steady = float(steady_throughput(tallies)[i]) * 3600.0
     return {
         "parts_out": n_out,
         "throughput_parts_per_h": n_out / (duration / 3600.0),
-        "steady_throughput_parts_per_h": steady,
+        "steady_throughput_parts_per_h": None if np.isnan(steady) else steady,
         "first_exit_s": first if n_out else None,
         "mean_work_in_progress": float(tallies.wip[i]) / duration,
     }
+
+
+def _line_steady_throughput(tallies) -> float | None:
+    """Σ over conveyors of the parts/h between first and last exit; None until each has two exits."""
+    rates = np.asarray(steady_throughput(tallies), float) * 3600.0
+    return None if np.any(np.isnan(rates)) else float(rates.sum())
 
 
 def _stats(acc: np.ndarray, n_out: int) -> dict | None:

@@ -60,6 +60,22 @@ def record_exits(tallies: Tallies, picked, when) -> Tallies:
     )
 
 
+def steady_throughput(tallies: Tallies):
+    """Parts/s leaving each conveyor between its first and last exit, (n_out − 1)/(last − first); NaN
+    where fewer than two have left.
+
+    The smooth throughput: exit times are interpolated within the step, so it moves continuously with
+    belt speeds, spacings and service times, and where the exits are regular (a bottleneck's cycle,
+    a steady infeed) a new exit at the run's end leaves it unchanged. A count over a fixed time does
+    neither: it steps each time an exit crosses the end of the run.
+    """
+    first, last = tallies.exit_times[..., 0], tallies.exit_times[..., 1]
+    defined = (tallies.n_out >= 2) & (last > first)
+    span = jnp.where(defined, last - first, 1.0)  # both branches finite: no NaN in the gradient
+    rate = (tallies.n_out - 1).astype(span.dtype) / span
+    return jnp.where(defined, rate, jnp.nan)
+
+
 def record_picks(tallies: Tallies, T, alpha, picked, pick_point) -> Tallies:
     """Accumulate the statistics of the parts picked this step (temperature T °C, cure alpha, at pick)
     and hold each pick point's last picked part values (the mean when one point picked several)."""
