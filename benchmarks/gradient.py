@@ -3,6 +3,7 @@
     python benchmarks/gradient.py                      # default scene and a 4x finer grid, N = 250…16000
     python benchmarks/gradient.py --quick              # a smoke run (small N, default grid)
     python benchmarks/gradient.py --out my.json        # default benchmarks/results/gradient.json
+    python benchmarks/gradient.py --chunks             # only the checkpoint-schedule curve
 
 For each grid and number of steps N it compiles, ahead of time, the two programs `twin.evaluate` and
 `twin.value_and_grad` run (the initial state built from params, the checkpointed rollout, an objective
@@ -10,7 +11,12 @@ that touches every physics), then times them interleaved (`--repeats`, medians a
 gradient, their ratio, both compile times and the gradient's scratch memory
 (`compiled.memory_analysis().temp_size_in_bytes`), with the fitted exponent of memory against N.
 
-A second section times the bare thermal stencil (heterogeneous 2D grid, explicit steps in a scan): the
+The checkpoint-schedule section sweeps the inner chunk length k of two-level checkpointing at N = 4000
+and 16000 on the default grid — scratch memory and gradient time against k, with the fit
+memory = a·N/k + b·k + c whose b/a is `twin.time_loop.RESIDUALS_PER_STATE` — and sets the default
+schedule (`checkpoint_schedule`, three levels at 16000) beside it.
+
+A further section times the bare thermal stencil (heterogeneous 2D grid, explicit steps in a scan): the
 forward, the reverse pass for the field alone, and the reverse pass with every coefficient's cotangent
 (ρc, face conductances, sink, source) accumulated over the steps, as ratios to the forward.
 """
@@ -18,6 +24,7 @@ forward, the reverse pass for the field alone, and the reverse pass with every c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -31,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import twin
-from twin import gradient
+from twin import gradient, time_loop
 from twin.kernels import thermal
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -64,12 +71,16 @@ def _compiled(jitted, *args):
     return compiled, time.perf_counter() - t0
 
 
-def line_case(spacing: float | None, steps: int, precision: str, repeats: int) -> dict:
+def _line(spacing: float | None, precision: str):
     overrides = [f"grid.spacing={spacing}"] if spacing else []
     scene = twin.load_scene("gigafactory_cell", overrides=overrides)
     layout, params, _ = twin.build(scene, jnp.float64 if precision == "float64" else jnp.float32)
     solver = twin.Solver()
-    dt = twin.time_step(layout, params, solver)
+    return layout, params, solver, twin.time_step(layout, params, solver)
+
+
+def line_case(spacing: float | None, steps: int, precision: str, repeats: int) -> dict:
+    layout, params, solver, dt = _line(spacing, precision)
     forward, forward_compile = _compiled(gradient._program(layout, solver, dt, steps, objective, None), params)
     grad, grad_compile = _compiled(gradient._program(layout, solver, dt, steps, objective, ()), params)
     times = {"forward": [], "gradient": []}
@@ -82,6 +93,7 @@ def line_case(spacing: float | None, steps: int, precision: str, repeats: int) -
         "grid": list(layout.shape),
         "steps": steps,
         "dt_s": dt,
+        "schedule": list(time_loop.checkpoint_schedule(steps)),
         "forward_s": med["forward"],
         "gradient_s": med["gradient"],
         "gradient_over_forward": med["gradient"] / med["forward"],
@@ -90,6 +102,45 @@ def line_case(spacing: float | None, steps: int, precision: str, repeats: int) -
         "gradient_scratch_MB": memory.temp_size_in_bytes / 1e6,
         "forward_scratch_MB": forward.memory_analysis().temp_size_in_bytes / 1e6,
     }
+
+
+@contextlib.contextmanager
+def _schedule(schedule: tuple[int, ...] | None):
+    """Run under a given checkpoint schedule (None: the default), for the sweep only."""
+    default = time_loop.checkpoint_schedule
+    if schedule is not None:
+        time_loop.checkpoint_schedule = lambda n: schedule
+    gradient._program.cache_clear()
+    try:
+        yield
+    finally:
+        time_loop.checkpoint_schedule = default
+        gradient._program.cache_clear()
+
+
+def schedule_case(steps: int, schedule: tuple[int, ...] | None, precision: str, repeats: int) -> dict:
+    """Gradient scratch memory and time on the default grid under one checkpoint schedule."""
+    layout, params, solver, dt = _line(None, precision)
+    with _schedule(schedule):
+        grad, compile_s = _compiled(gradient._program(layout, solver, dt, steps, objective, ()), params)
+        times = [_timed(grad, params) for _ in range(repeats)]
+        used = time_loop.checkpoint_schedule(steps)
+    return {
+        "steps": steps,
+        "schedule": list(used),
+        "default": schedule is None,
+        "gradient_s": statistics.median(times),
+        "compile_s": compile_s,
+        "gradient_scratch_MB": grad.memory_analysis().temp_size_in_bytes / 1e6,
+    }
+
+
+def schedule_fit(cases: list[dict]) -> dict:
+    """Least squares memory = a·N/k + b·k + c over the two-level cases: a and b in MB, b/a."""
+    two = [c for c in cases if len(c["schedule"]) == 1]
+    rows = np.array([[c["steps"] / c["schedule"][0], c["schedule"][0], 1.0] for c in two])
+    (a, b, c), *_ = np.linalg.lstsq(rows, np.array([c["gradient_scratch_MB"] for c in two]), rcond=None)
+    return {"state_MB": a, "step_residuals_MB": b, "constant_MB": c, "residuals_per_state": b / a}
 
 
 def memory_exponent(cases: list[dict]) -> float | None:
@@ -137,6 +188,7 @@ def stencil_case(n: int, steps: int, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small N, default grid only")
+    parser.add_argument("--chunks", action="store_true", help="only the checkpoint-schedule sweep")
     parser.add_argument("--precision", default="float64", choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, nargs="*", default=None, help="N values")
@@ -153,6 +205,11 @@ def main() -> None:
         "line": {},
         "stencil": [],
     }
+    if not args.quick:
+        result["schedules"] = sweep_schedules(args.precision, args.repeats)
+    if args.chunks:
+        _write(args.out, result)
+        return
     for name, spacing in grids.items():
         cases = [line_case(spacing, n, args.precision, args.repeats) for n in steps]
         result["line"][name] = {"cases": cases, "memory_exponent": memory_exponent(cases)}
@@ -166,8 +223,27 @@ def main() -> None:
     sizes = [(256, 10)] if args.quick else [(1024, 20)]
     result["stencil"] = [stencil_case(n, s, args.repeats) for n, s in sizes]
     print(json.dumps(result["stencil"], indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    _write(args.out, result)
+
+
+def sweep_schedules(precision: str, repeats: int) -> dict:
+    plans = [(4000, (k,)) for k in (8, 16, 32, 63, 125)] + [(16000, (k,)) for k in (35, 70, 125)]
+    cases = [schedule_case(n, s, precision, repeats) for n, s in plans]
+    cases += [schedule_case(n, None, precision, repeats) for n in (4000, 16000)]
+    for c in cases:
+        print(
+            f"N={c['steps']} schedule {c['schedule']}{' (default)' if c['default'] else ''}: "
+            f"scratch {c['gradient_scratch_MB']:.1f} MB, gradient {c['gradient_s']:.2f} s",
+            flush=True,
+        )
+    fit = schedule_fit(cases)
+    print(f"fit: {fit}", flush=True)
+    return {"cases": cases, "fit": fit}
+
+
+def _write(out: Path, result: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -171,6 +171,35 @@ def belt_in_still_air(T_air=20.0, T0=80.0, speed=0.1, spacing=100.0) -> dict:
     }
 
 
+def one_station_line(spacing: float, service: float, belt: float) -> twin.Scene:
+    """A 3.8 m belt at `belt` m/s, parts every `spacing` m (0.02 m long, queued 0.02 m apart) through one
+    station 1 m in serving `service` s with a buffer of 5."""
+    return twin.scene_from_mapping(
+        {
+            "name": "one_station",
+            "grid": {"size": [4.0, 1.0], "spacing": 0.5},
+            "background": {"k": 1.0, "rho_c": 1200.0},
+            "conveyors": {
+                "line": {
+                    "path": [[0.1, 0.5], [3.9, 0.5]],
+                    "speed": belt,
+                    "segments": {"belt": {"motor": {"max_speed": 2.0}}},
+                    "parts": {
+                        "spacing": spacing,
+                        "mass": 1.0,
+                        "c_p": 500.0,
+                        "area": 0.01,
+                        "h": 5.0,
+                        "length": 0.02,
+                        "min_gap": 0.02,
+                    },
+                    "stations": {"press": {"at": 1.0, "service_time": service, "buffer": 5}},
+                }
+            },
+        }
+    )
+
+
 def small_line() -> dict:
     """Every coupled piece on a coarse 2D grid: zones, all face types, heater, HVAC, parts, robots."""
     return copy.deepcopy(

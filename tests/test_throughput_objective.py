@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 import pytest
+from fixtures import one_station_line
 from tolerances import DTYPES, tol
 
 import twin
@@ -19,33 +20,6 @@ DURATION = 3600.0  # s
 # (spacing m, service s): parts every 120 s through a 60 s station; parts every 2 s into a 90 s one
 REGIMES = {"infeed": (180.0, 60.0), "station": (3.0, 90.0)}
 SECANTS = (1e-3, 1e-2)  # relative changes of the parameter
-
-
-def one_station_line(spacing: float, service: float) -> twin.Scene:
-    return twin.scene_from_mapping(
-        {
-            "name": "one_station",
-            "grid": {"size": [4.0, 1.0], "spacing": 0.5},
-            "background": {"k": 1.0, "rho_c": 1200.0},
-            "conveyors": {
-                "line": {
-                    "path": [[0.1, 0.5], [3.9, 0.5]],
-                    "speed": BELT,
-                    "segments": {"belt": {"motor": {"max_speed": 2.0}}},
-                    "parts": {
-                        "spacing": spacing,
-                        "mass": 1.0,
-                        "c_p": 500.0,
-                        "area": 0.01,
-                        "h": 5.0,
-                        "length": 0.02,
-                        "min_gap": 0.02,
-                    },
-                    "stations": {"press": {"at": 1.0, "service_time": service, "buffer": 5}},
-                }
-            },
-        }
-    )
 
 
 def throughput(run: twin.Run):
@@ -63,7 +37,7 @@ def law(regime: str) -> dict[str, float]:
 
 @functools.cache
 def _built(regime: str, precision: str):
-    layout, params, _ = twin.build(one_station_line(*REGIMES[regime]), DTYPES[precision])
+    layout, params, _ = twin.build(one_station_line(*REGIMES[regime], BELT), DTYPES[precision])
     return layout, params
 
 
@@ -111,7 +85,7 @@ def test_throughput_objective_follows_the_flow_law_and_its_secants(regime, preci
 
 def test_the_metric_is_the_objective():
     layout, params = _built("station", "float64")
-    result = twin.simulate(one_station_line(*REGIMES["station"]), duration=DURATION, solver=twin.Solver(dt=DT))
+    result = twin.simulate(one_station_line(*REGIMES["station"], BELT), duration=DURATION, solver=twin.Solver(dt=DT))
     value = twin.evaluate(throughput, layout, params, twin.Solver(dt=DT), duration=DURATION).value
     metric = result.metrics["by_conveyor"]["line"]["steady_throughput_parts_per_h"]
     assert metric == pytest.approx(float(value), rel=1e-6)  # float32 (simulate's default) against float64
@@ -127,4 +101,6 @@ def test_throughput_before_two_exits_and_of_an_unknown_conveyor_are_one_line_err
     assert "run longer (duration=)" in text
     with pytest.raises(twin.TwinInputError, match=r"^conveyor: 'lin' — did you mean 'line'\?"):
         twin.evaluate(lambda run: run.throughput("lin"), layout, params, twin.Solver(dt=DT), duration=200.0)
-    assert np.isnan(float(twin.line.picking.steady_throughput(twin.build(one_station_line(180.0, 60.0))[2].tallies)[0]))
+    assert np.isnan(
+        float(twin.line.picking.steady_throughput(twin.build(one_station_line(180.0, 60.0, BELT))[2].tallies)[0])
+    )

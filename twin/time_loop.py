@@ -3,8 +3,9 @@
 `trajectory(step, dt, n_steps, ...)` is the loop (jax-cfd's `trajectory` is the model): steps
 first+1 … first+n_steps, step k ending at origin + k·dt (computed, not accumulated, so float32 time
 does not drift); each step's readings are stacked, and a `gather` hook folds each step's other output
-(the parts that left) into an accumulator. Two options: `checkpointed` scans in ≈√N chunks, each under
-`jax.checkpoint`, so reverse-mode gradient memory grows like √N states instead of N (`rollout`); `last`
+(the parts that left) into an accumulator. Two options: `checkpointed` scans in nested chunks, each
+under `jax.checkpoint` (`checkpoint_schedule`: two levels, three past 10⁴ steps), so reverse-mode
+gradient memory grows like √N (then ∛N) states instead of N (`rollout`); `last`
 skips the steps past a plan's end (`twin.simulate`'s chunks, all of one compiled length).
 
 `program(...)` jits a trajectory once per (layout, solver, dt, steps, options) and keeps it, so every
@@ -61,19 +62,9 @@ def trajectory(
             return (new, acc if gather is None else gather(acc, exits)), r
 
         ks = first + jnp.arange(1, n_steps + 1, dtype=jnp.int32)
-        carry = (state, gathered)
-        if not checkpointed:
-            (state, gathered), readings = jax.lax.scan(body, carry, ks)
-            return state, readings, gathered
-        inner = chunk_length(n_steps)
-        outer, rest = divmod(n_steps, inner)
-        chunk = jax.checkpoint(lambda c, k: jax.lax.scan(body, c, k))
-        carry, readings = jax.lax.scan(chunk, carry, ks[: outer * inner].reshape(outer, inner))
-        readings = readings.reshape(outer * inner, -1)
-        if rest:
-            carry, tail = jax.lax.scan(body, carry, ks[outer * inner :])
-            readings = jnp.concatenate([readings, tail])
-        return carry[0], readings, carry[1]
+        schedule = checkpoint_schedule(n_steps) if checkpointed else ()
+        (state, gathered), readings = nested_scan(body, (state, gathered), ks, schedule)
+        return state, readings, gathered
 
     return run
 
@@ -94,12 +85,55 @@ def program(
     return jax.jit(trajectory(step, dt, n_steps, checkpointed=checkpointed, last=last, gather=gather))
 
 
-def chunk_length(n_steps: int) -> int:
-    """≈√N steps per checkpointed chunk; a divisor of N where one is near, so that no remainder scan
-    (a second copy of the step to compile, forward and backward) is needed."""
-    root = max(1, math.isqrt(n_steps))
-    divisor = max(d for d in range(1, root + 1) if n_steps % d == 0)
-    return divisor if 2 * divisor >= root else root
+def nested_scan(body: Callable, carry, xs, schedule: tuple[int, ...]):
+    """`lax.scan(body, carry, xs)` in nested checkpointed chunks: `schedule` gives the chunk lengths,
+    innermost first. Each chunk of schedule[0] steps is one `jax.checkpoint`, each chunk of schedule[1]
+    such chunks another, and so on; the reverse pass keeps one carry per chunk at each level and
+    recomputes a chunk's steps (one more forward per level). Steps past the last whole outermost chunk
+    run under the schedule one level shorter."""
+    if not schedule:
+        return jax.lax.scan(body, carry, xs)
+    f = body
+    for _ in schedule:
+        f = jax.checkpoint(functools.partial(_scan_chunk, f))
+    whole = math.prod(schedule)
+    outer = xs.shape[0] // whole
+    carry, ys = jax.lax.scan(f, carry, xs[: outer * whole].reshape(outer, *reversed(schedule)))
+    ys = jax.tree.map(lambda y: y.reshape(outer * whole, *y.shape[1 + len(schedule) :]), ys)
+    if outer * whole == xs.shape[0]:
+        return carry, ys
+    carry, rest = nested_scan(body, carry, xs[outer * whole :], schedule[:-1])
+    return carry, jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, rest)
+
+
+def _scan_chunk(body, carry, xs):
+    return jax.lax.scan(body, carry, xs)
+
+
+# A step's reverse-pass residuals over the bytes of one carried state: 0.18 MB against 0.058 MB on the
+# default scene (benchmarks/gradient.py --chunks fits memory = a·N/k + b·k + c over chunk lengths k).
+RESIDUALS_PER_STATE = 3.2
+THIRD_LEVEL_FROM = 10_000  # steps: past this a third level keeps gradient memory ~N^(1/3), for one forward more
+
+
+def checkpoint_schedule(n_steps: int) -> tuple[int, ...]:
+    """Chunk lengths (innermost first) that minimise the reverse pass's memory: with two levels, N/k
+    carried states plus k steps' residuals (ρ states each) is least at k = √(N/ρ); with three,
+    N/(k₁k₂) + k₂ + ρk₁ at k₁ = (N/ρ²)^(1/3), k₂ = ρk₁. Each length is a divisor of what it splits
+    where one is near, so that no remainder scan (another copy of the step to compile, forward and
+    backward) is needed."""
+    rho = RESIDUALS_PER_STATE
+    if n_steps < THIRD_LEVEL_FROM:
+        return (_near_divisor(n_steps, math.sqrt(n_steps / rho)),)
+    inner = _near_divisor(n_steps, (n_steps / rho**2) ** (1 / 3))
+    return (inner, _near_divisor(n_steps // inner, rho * inner))
+
+
+def _near_divisor(n: int, target: float) -> int:
+    """The largest divisor of n at most `target`, if it is at least half of it; else `target` rounded."""
+    best = max(1, min(n, round(target)))
+    divisor = max(d for d in range(1, best + 1) if n % d == 0)
+    return divisor if 2 * divisor >= best else best
 
 
 def _rollout_dt(layout: Layout, params: Params, solver: step_mod.Solver) -> float:
