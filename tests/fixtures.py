@@ -7,11 +7,14 @@ import copy
 import functools
 from typing import Any
 
+import jax.numpy as jnp
+import numpy as np
 import pytest
 from jax import lax
 from tolerances import DTYPES
 
 import twin
+from twin.kernels import arm as arm_mod
 from twin.kernels import thermal as th
 
 # ----------------------------------------------------------------------------------------- scene specs
@@ -198,6 +201,61 @@ def one_station_line(spacing: float, service: float, belt: float) -> twin.Scene:
             },
         }
     )
+
+
+def puma560(dtype, modified: bool = False) -> arm_mod.Arm:
+    """The PUMA 560 as in Corke's Robotics Toolbox (standard DH, Armstrong, Khatib & Burdick 1986 masses
+    and inertias, gear ratios made positive), with friction; `modified` gives the same arm in Craig's
+    convention, its link frames moved to the joints and the inertial data with them."""
+    dh = np.array(
+        [
+            [0.0, np.pi / 2, 0.0, 0.0],
+            [0.4318, 0.0, 0.0, 0.0],
+            [0.0203, -np.pi / 2, 0.15005, 0.0],
+            [0.0, np.pi / 2, 0.4318, 0.0],
+            [0.0, -np.pi / 2, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+        ]
+    )
+    mass = np.array([1.0, 17.4, 4.8, 0.82, 0.34, 0.09])  # link 1's mass does not enter; 1 kg tests it does no harm
+    com = np.array(
+        [[0, 0, 0], [-0.3638, 0.006, 0.2275], [-0.0203, -0.0141, 0.070], [0, 0.019, 0], [0, 0, 0], [0, 0, 0.032]]
+    )
+    moments = np.array(
+        [
+            [0, 0.35, 0],
+            [0.13, 0.524, 0.539],
+            [0.066, 0.086, 0.0125],
+            [1.8e-3, 1.3e-3, 1.8e-3],
+            [0.3e-3, 0.4e-3, 0.3e-3],
+            [0.15e-3, 0.15e-3, 0.04e-3],
+        ]
+    )
+    inertia = np.stack([np.diag(m) for m in moments])
+    inertia[2, 0, 1] = inertia[2, 1, 0] = 0.004  # a product of inertia, so that full tensors are exercised
+    gear = np.array([62.6111, 107.815, 53.7063, 76.0364, 71.923, 76.686])
+    rotor = np.array([200e-6, 200e-6, 200e-6, 33e-6, 33e-6, 33e-6])
+    viscous = np.array([1.48e-3, 0.817e-3, 1.38e-3, 71.2e-6, 82.6e-6, 36.7e-6]) * gear**2
+    coulomb = np.array([0.395, 0.126, 0.132, 11.2e-3, 9.26e-3, 3.96e-3]) * gear
+    if modified:
+        dh, com, inertia = _to_modified(dh, com, inertia)
+    return arm_mod.Arm(
+        *(jnp.asarray(x, dtype) for x in (dh, mass, com, inertia, gear, rotor, viscous, coulomb)), modified=modified
+    )
+
+
+def _rot_x(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _to_modified(dh, com, inertia):
+    """Craig's frame i is the standard frame i−1 turned by θᵢ and moved dᵢ: standard frame i is it
+    followed by Tx(aᵢ)·Rx(αᵢ); rows take the previous row's a and α (the base's: 0)."""
+    rows = np.column_stack([np.r_[0.0, dh[:-1, 0]], np.r_[0.0, dh[:-1, 1]], dh[:, 2], dh[:, 3]])
+    R = np.stack([_rot_x(alpha) for alpha in dh[:, 1]])
+    shift = np.column_stack([dh[:, 0], np.zeros(len(dh)), np.zeros(len(dh))])
+    return rows, shift + np.einsum("nij,nj->ni", R, com), R @ inertia @ np.swapaxes(R, 1, 2)
 
 
 def small_line() -> dict:

@@ -1,0 +1,100 @@
+"""What one pick-and-place cycle costs an arm's joints: torques over the cycle, each reducer's life by its
+maker's method (temperature-derated), each member's fatigue damage per cycle, and the remaining life.
+
+Per joint j, from a sampled cycle (twin.kernels.duty_cycle) and the arm (twin.kernels.arm):
+
+- torques τ over the samples by inverse dynamics, the payload carried on the samples `carrying` marks;
+- reducer life: its rating method on (τ, motor speed G·|q̇| in r/min, sample durations), times the
+  temperature factor at the reducer's surface temperature (twin.kernels.reducer);
+- member fatigue: stress σ = Kt·τ/Z at a critical section (section modulus Z, m³; stress-concentration
+  factor Kt), rainflow-counted over one period of the repeating cycle, Basquin with the member's
+  mean-stress correction, Marin's temperature factor, Miner: damage per cycle, life = cycle / damage;
+- a joint's life is the shorter of the two; remaining life = life × (1 − damage so far), with
+  `damage_so_far` the fraction of it already used (a scene value, calibrated from history).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from twin.kernels import arm as arm_mod
+from twin.kernels import fatigue, reducer
+from twin.kernels.duty_cycle import Samples
+
+SECONDS_PER_HOUR = 3600.0
+RPM_PER_RAD_S = 60.0 / (2.0 * jnp.pi)
+
+
+class JointWear(NamedTuple):
+    torque: jax.Array  # (samples, joints) N·m
+    reducer_life_h: jax.Array  # (joints,) L10, derated for temperature
+    equivalent_torque: jax.Array  # (joints,) Tav or Tm, N·m
+    damage_per_cycle: jax.Array  # (joints,) Miner's sum of one cycle
+    fatigue_life_h: jax.Array  # (joints,)
+    life_h: jax.Array  # (joints,) the shorter of the two
+    remaining_life_h: jax.Array  # (joints,)
+
+
+def cycle_torques(arm: arm_mod.Arm, samples: Samples, gravity, payload: arm_mod.Payload, carrying):
+    """(samples, joints) torques, the payload held where `carrying` (samples,) is True."""
+
+    def one(q, qd, qdd, held):
+        share = held.astype(q.dtype)
+        carried = arm_mod.Payload(payload.mass * share, payload.com, payload.inertia * share)
+        return arm_mod.inverse_dynamics(arm, q, qd, qdd, gravity, carried)
+
+    return jax.vmap(one)(samples.q, samples.qd, samples.qdd, carrying)
+
+
+def damage_per_period(material: fatigue.Material, stress, strength_factor=1.0):
+    """Miner's damage of one period of a repeating history: counted from its largest value round to it
+    again, so that every loop closes (ASTM E1049-85's advice for repeated blocks); differentiable in the
+    stresses as `fatigue.damage`."""
+    n = stress.shape[0]
+    start = jnp.argmax(jax.lax.stop_gradient(stress))
+    order = (jnp.arange(n + 1, dtype=jnp.int32) + start.astype(jnp.int32)) % n
+    return fatigue.damage(material, stress[order], strength_factor)
+
+
+def joint_wear(
+    arm: arm_mod.Arm,
+    ratings: tuple[reducer.Rating, ...],
+    materials: tuple[fatigue.Material, ...],
+    section_modulus,
+    stress_concentration,
+    samples: Samples,
+    torque,
+    cycle_time,
+    reducer_T,
+    member_T,
+    reference_T,
+    halving_K,
+    damage_so_far,
+) -> JointWear:
+    """Life and damage of every joint for a cycle; temperatures in °C (reducer surface, member)."""
+    speed = arm.gear_ratio[None, :] * samples.qd * RPM_PER_RAD_S  # motor (input) side, r/min
+    lives, torques, damages = [], [], []
+    for j, (rating, material) in enumerate(zip(ratings, materials)):
+        # a cycloidal rating is of output speed: the joint's, not the motor's
+        n = speed[:, j] if rating.kind == "strain_wave" else samples.qd[:, j] * RPM_PER_RAD_S
+        life, equivalent, _ = reducer.life_hours(rating, torque[:, j], n, samples.duration)
+        lives.append(life * reducer.temperature_factor(reducer_T[j], reference_T, halving_K))
+        torques.append(equivalent)
+        stress = stress_concentration[j] * torque[:, j] / section_modulus[j]
+        damages.append(damage_per_period(material, stress, fatigue.temperature_factor(member_T[j])))
+    reducer_life, damage = jnp.stack(lives), jnp.stack(damages)
+    hurt = damage > 0  # a member never in tension wears nothing: infinite life, no NaN in the gradient
+    fatigue_life = jnp.where(hurt, cycle_time / jnp.where(hurt, damage, 1.0) / SECONDS_PER_HOUR, jnp.inf)
+    life = jnp.minimum(reducer_life, fatigue_life)
+    return JointWear(
+        torque=torque,
+        reducer_life_h=reducer_life,
+        equivalent_torque=jnp.stack(torques),
+        damage_per_cycle=damage,
+        fatigue_life_h=fatigue_life,
+        life_h=life,
+        remaining_life_h=life * (1.0 - damage_so_far),
+    )
