@@ -33,3 +33,32 @@ from fixtures import small_line_scene  # noqa: E402,F401  (session fixture share
 def precision(request) -> str:
     """Both precisions: 'float32' and 'float64' (a dtype via tolerances.DTYPES)."""
     return request.param
+
+
+# Every compiled XLA CPU program holds memory mappings (a default-scene run ~1,000), and the kernel
+# allows a process 65,530 (vm.max_map_count): some 700 tests in, the next compile or cache write
+# segfaulted. Past this many mappings the compiled programs are let go; they load again from the
+# persistent cache when next needed (releasing a default-scene run measured 1,930 → 848 mappings).
+MAPPINGS_BEFORE_RELEASE = 40_000
+
+
+def _mappings() -> int:
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            return sum(1 for _ in maps)
+    except OSError:  # not Linux: no such limit to watch
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_programs_near_the_mapping_limit():
+    yield
+    if _mappings() > MAPPINGS_BEFORE_RELEASE:
+        import gc
+
+        from twin import gradient, time_loop
+
+        time_loop.program.cache_clear()
+        gradient._program.cache_clear()
+        jax.clear_caches()
+        gc.collect()

@@ -80,6 +80,7 @@ def test_gradient_memory_grows_like_the_root_of_the_run_length():
     assert _exponent([10_000, 40_000, 160_000]) <= 0.40
 
 
+@pytest.mark.slow  # 30 s: two line gradients of 10⁴ steps
 def test_the_line_gradient_through_three_levels_equals_the_plain_one():
     layout, params, _ = twin.build(one_station_line(3.0, 90.0, 1.5), jnp.float64)
     n = time_loop.THIRD_LEVEL_FROM

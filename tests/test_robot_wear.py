@@ -111,6 +111,7 @@ def test_a_hotter_base_shortens_reducer_life():
     np.testing.assert_allclose(np.asarray(hot.reducer_life_h / cool.reducer_life_h), 2.0 ** (-20.0 / 15.0), rtol=1e-12)
 
 
+@pytest.mark.slow  # 30 s: compiles the whole cycle's reverse pass
 def test_life_and_damage_gradients_match_central_differences():
     """d(shortest life)/d(cycle time), d(reducer life)/d(payload), d(damage)/d(the pick pose's shoulder
     angle), by reverse mode, against float64 central differences at a 1e-5 relative step."""
