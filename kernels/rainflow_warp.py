@@ -25,18 +25,20 @@ def _init() -> None:
 
 
 @wp.func
-def _close(
+def _push(
     x: wp.array2d(dtype=wp.float64),
     stack: wp.array2d(dtype=wp.int32),
     out: wp.array3d(dtype=wp.int32),
     b: int,
+    reversal: int,
     base_in: int,
     h_in: int,
     w_in: int,
 ):
-    """Close every cycle the top of the stack allows; returns (base, h, w) packed as a vec3i."""
+    """Push a reversal and close every cycle the top of the stack then allows; returns (base, h, w)."""
+    stack[b, h_in] = reversal
     base = int(base_in)
-    h = int(h_in)
+    h = int(h_in + 1)
     w = int(w_in)
     while h - base >= 3:
         a = stack[b, h - 3]
@@ -81,18 +83,14 @@ def _rainflow_kernel(
         if d != zero:
             direction = wp.sign(d)
             if prev_dir != zero and direction != prev_dir:  # prev turned: a reversal
-                stack[b, h] = prev
-                h = h + 1
-                state = _close(x, stack, out, b, base, h, w)
+                state = _push(x, stack, out, b, prev, base, h, w)
                 base = state[0]
                 h = state[1]
                 w = state[2]
             prev = k
             prev_dir = direction
     if prev != 0:  # the last kept sample ends the history
-        stack[b, h] = prev
-        h = h + 1
-        state = _close(x, stack, out, b, base, h, w)
+        state = _push(x, stack, out, b, prev, base, h, w)
         base = state[0]
         h = state[1]
         w = state[2]
