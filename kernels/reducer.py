@@ -54,9 +54,13 @@ class Rating:
 
 
 def equivalent_torque(T, n, t, exponent: float):
-    """(Σ|nᵢ|·|Tᵢ|^p·tᵢ / Σ|nᵢ|·tᵢ)^(1/p): the constant torque that wears the reducer as the profile does."""
+    """(Σ|nᵢ|·|Tᵢ|^p·tᵢ / Σ|nᵢ|·tᵢ)^(1/p): the constant torque that wears the reducer as the profile does
+    (0 for a reducer that never turns, with finite gradients)."""
     weight = jnp.abs(n) * t
-    return (jnp.sum(weight * jnp.abs(T) ** exponent) / jnp.sum(weight)) ** (1.0 / exponent)
+    total = jnp.sum(weight)
+    moving = total > 0
+    mean = jnp.sum(weight * jnp.abs(T) ** exponent) / jnp.where(moving, total, 1.0)
+    return jnp.where(moving, jnp.where(moving, mean, 1.0) ** (1.0 / exponent), 0.0)
 
 
 def mean_speed(n, t):
@@ -69,7 +73,10 @@ def life_hours(rating: Rating, T, n, t):
     exponent = STRAIN_WAVE_EXPONENT if rating.kind == "strain_wave" else CYCLOIDAL_EXPONENT
     torque, speed = equivalent_torque(T, n, t, exponent), mean_speed(n, t)
     rated = rating.rated_life_h / (L50_PER_L10 if rating.rated_as_l50 else 1.0)
-    return rated * (rating.rated_torque / torque) ** exponent * (rating.rated_speed / speed), torque, speed
+    wears = (speed > 0) & (torque > 0)  # a reducer that never turns, or turns unloaded, does not wear
+    torque_, speed_ = jnp.where(wears, torque, 1.0), jnp.where(wears, speed, 1.0)
+    life = rated * (rating.rated_torque / torque_) ** exponent * (rating.rated_speed / speed_)
+    return jnp.where(wears, life, jnp.inf), torque, speed
 
 
 def margins(rating: Rating, T, n, t, accelerating) -> dict[str, Float[Array, ""]]:

@@ -59,6 +59,62 @@ def damage_per_period(material: fatigue.Material, stress, strength_factor=1.0):
     return fatigue.damage(material, stress[order], strength_factor)
 
 
+class ReferenceWear(NamedTuple):
+    """A cycle's wear per joint before temperature: the reducer life at (or below) its reference
+    temperature and the members' damage at room-temperature strength (Marin factor 1)."""
+
+    reducer_life_h: jax.Array  # (joints,) L10 at the reference temperature
+    equivalent_torque: jax.Array  # (joints,) Tav or Tm, N·m
+    mean_speed: jax.Array  # (joints,) r/min on the rated side
+    damage_per_cycle: jax.Array  # (joints,) Miner's sum of one cycle, strength factor 1
+    margins: jax.Array  # (len(MARGINS), joints) limit / actual − 1 (negative: exceeded)
+
+
+MARGINS = ("average_torque", "repeated_peak_torque", "momentary_peak_torque", "max_speed")
+
+
+def reference_wear(
+    arm: arm_mod.Arm,
+    ratings: tuple[reducer.Rating, ...],
+    materials: tuple[fatigue.Material, ...],
+    section_modulus,
+    stress_concentration,
+    samples: Samples,
+    torque,
+) -> ReferenceWear:
+    """Reducer lives, margins and fatigue damage per cycle of every joint, temperature aside."""
+    motor_speed = arm.gear_ratio[None, :] * samples.qd * RPM_PER_RAD_S  # input side, r/min
+    lives, torques, speeds, damages, margins = [], [], [], [], []
+    for j, (rating, material) in enumerate(zip(ratings, materials)):
+        # a cycloidal rating is of output speed: the joint's, not the motor's
+        n = motor_speed[:, j] if rating.kind == "strain_wave" else samples.qd[:, j] * RPM_PER_RAD_S
+        life, equivalent, mean = reducer.life_hours(rating, torque[:, j], n, samples.duration)
+        limits = reducer.margins(rating, torque[:, j], n, samples.duration, samples.accelerating)
+        lives.append(life)
+        torques.append(equivalent)
+        speeds.append(mean)
+        margins.append(jnp.stack([limits[m] for m in MARGINS]))
+        stress = stress_concentration[j] * torque[:, j] / section_modulus[j]
+        damages.append(damage_per_period(material, stress))
+    return ReferenceWear(
+        jnp.stack(lives), jnp.stack(torques), jnp.stack(speeds), jnp.stack(damages), jnp.stack(margins, axis=1)
+    )
+
+
+def at_temperature(
+    ref: ReferenceWear, fatigue_exponent, cycle_time, reducer_T, member_T, reference_T, halving_K, damage_so_far
+):
+    """(reducer life h, damage per cycle, fatigue life h, life h, remaining life h) per joint at these
+    temperatures, °C: the reducer's rated life derated above its reference temperature, the members'
+    damage scaled by Marin's factor k_d as Basquin's law has it (1/N ∝ k^(1/b))."""
+    reducer_life = ref.reducer_life_h * reducer.temperature_factor(reducer_T, reference_T, halving_K)
+    damage = ref.damage_per_cycle * fatigue.temperature_factor(member_T) ** (1.0 / fatigue_exponent)
+    hurt = damage > 0  # a member never in tension wears nothing: infinite life, no NaN in the gradient
+    fatigue_life = jnp.where(hurt, cycle_time / jnp.where(hurt, damage, 1.0) / SECONDS_PER_HOUR, jnp.inf)
+    life = jnp.minimum(reducer_life, fatigue_life)
+    return reducer_life, damage, fatigue_life, life, life * (1.0 - damage_so_far)
+
+
 def joint_wear(
     arm: arm_mod.Arm,
     ratings: tuple[reducer.Rating, ...],
@@ -75,26 +131,17 @@ def joint_wear(
     damage_so_far,
 ) -> JointWear:
     """Life and damage of every joint for a cycle; temperatures in °C (reducer surface, member)."""
-    speed = arm.gear_ratio[None, :] * samples.qd * RPM_PER_RAD_S  # motor (input) side, r/min
-    lives, torques, damages = [], [], []
-    for j, (rating, material) in enumerate(zip(ratings, materials)):
-        # a cycloidal rating is of output speed: the joint's, not the motor's
-        n = speed[:, j] if rating.kind == "strain_wave" else samples.qd[:, j] * RPM_PER_RAD_S
-        life, equivalent, _ = reducer.life_hours(rating, torque[:, j], n, samples.duration)
-        lives.append(life * reducer.temperature_factor(reducer_T[j], reference_T, halving_K))
-        torques.append(equivalent)
-        stress = stress_concentration[j] * torque[:, j] / section_modulus[j]
-        damages.append(damage_per_period(material, stress, fatigue.temperature_factor(member_T[j])))
-    reducer_life, damage = jnp.stack(lives), jnp.stack(damages)
-    hurt = damage > 0  # a member never in tension wears nothing: infinite life, no NaN in the gradient
-    fatigue_life = jnp.where(hurt, cycle_time / jnp.where(hurt, damage, 1.0) / SECONDS_PER_HOUR, jnp.inf)
-    life = jnp.minimum(reducer_life, fatigue_life)
+    ref = reference_wear(arm, ratings, materials, section_modulus, stress_concentration, samples, torque)
+    exponent = jnp.stack([m.fatigue_exponent for m in materials])
+    reducer_life, damage, fatigue_life, life, remaining = at_temperature(
+        ref, exponent, cycle_time, reducer_T, member_T, reference_T, halving_K, damage_so_far
+    )
     return JointWear(
         torque=torque,
         reducer_life_h=reducer_life,
-        equivalent_torque=jnp.stack(torques),
+        equivalent_torque=ref.equivalent_torque,
         damage_per_cycle=damage,
         fatigue_life_h=fatigue_life,
         life_h=life,
-        remaining_life_h=life * (1.0 - damage_so_far),
+        remaining_life_h=remaining,
     )
