@@ -226,6 +226,16 @@ CLI_INPUTS = [  # (arguments, a phrase of the one line)
         id="absurd-sensor-period",
     ),
     pytest.param(lambda d: ["limits.memory_GiB=-1"], "limits.memory_GiB", id="negative-memory-limit"),
+    pytest.param(
+        lambda d: ["scene.robots.robot_a.payload.mass=18.0"],
+        "scene.robots.robot_a.payload.mass",
+        id="payload-above-rating",
+    ),
+    pytest.param(
+        lambda d: ["scene.arms.kr20_class.joints.A2.gear_ratio=-1.0"],
+        "scene.arms.kr20_class.joints.A2.gear_ratio",
+        id="negative-gear-ratio",
+    ),
 ]
 
 

@@ -37,7 +37,13 @@ SECTIONS = {  # heading of a key table in docs/scenes.md -> the dataclass it doc
     "`cure`": schema.Cure,
     "`segments`": schema.Segment,
     "`motor`": schema.Motor,
+    "`arms`": schema.ArmModel,
+    "`joints`": schema.Joint,
+    "`limits`": schema.JointLimits,
+    "`reducer`": schema.Reducer,
+    "`member`": schema.Member,
     "`robots`": schema.Robot,
+    "`payload` and `tool`": schema.Load,
     "`sensors`": schema.Sensor,
 }
 RUN_SECTIONS = {"Run keys — `conf/simulate.yaml`": SimulateConfig, "Solver keys — `conf/solver/*.yaml`": Solver}

@@ -15,6 +15,7 @@ from twin.errors import SceneError
 from twin.kernels import sampling
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import smooth_clip, unclip
+from twin.line import robot_build
 from twin.line import sensors as sensor_kinds
 from twin.model import (
     BeltState,
@@ -99,6 +100,7 @@ def _layout(scene: Scene) -> Layout:
         segments=segments,
         capacity=capacity,
         sensors=tuple(_sensor(name, s, scene, shape, spacing) for name, s in scene.sensors.items()),
+        robot_arms=robot_build.arm_layouts(scene, conveyors, lambda points: cell_weights(points, spacing, shape)),
     )
 
 
@@ -327,7 +329,10 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         part_pitch=part_value(lambda p: p.length + p.min_gap, 1.0),
         service_time=arr(_padded([[st.service_time for st in c.stations.values()] for c in conveyors], 1.0)),
         pick_time=arr(
-            _padded([[scene.robots[r].pick_time if r else 0.0 for r in c.robots] for c in layout.conveyors], 0.0)
+            _padded([[scene.robots[r].busy_time if r else 0.0 for r in c.robots] for c in layout.conveyors], 0.0)
+        ),
+        arms=robot_build.arm_params(
+            scene, {name: c.parts.mass for name, c in scene.conveyors.items() if c.parts is not None}, dtype
         ),
     )
 
@@ -437,6 +442,8 @@ def initial_state(layout: Layout, params: Params) -> State:
         starved=zeros(nc, q),
         exit_times=jnp.full((nc, 2), jnp.nan, dtype),
         wip=zeros(nc),
+        picks=jnp.zeros((nc, r), jnp.int32),
+        robot_damage=zeros(nc, r, layout.max_joints),
     )
     return State(
         t=jnp.zeros((), dtype),

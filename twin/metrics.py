@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 
+from twin.line import robots
 from twin.line.picking import steady_throughput
 from twin.model import Layout, Params, State
 
@@ -21,6 +24,10 @@ UNIT_CONVERSIONS = {
     "parts": lambda v: v,
     "parts/h": lambda v: v,  # throughput is computed in parts/h
     "parts/min": lambda v: v / 60.0,
+    "Nm": lambda v: v,
+    "kNm": lambda v: v / 1e3,
+    "h": lambda v: v,  # lives are read in hours
+    "d": lambda v: v / 24.0,
 }
 
 
@@ -74,6 +81,9 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
             for k, name in enumerate(c.station_names)
         },
     }
+    if layout.robot_arms:
+        now = datetime.datetime.now(datetime.UTC)
+        metrics["robots"] = robots.report(layout, params, tallies, state.T, now)
     return metrics
 
 

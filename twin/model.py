@@ -3,7 +3,8 @@
 Array shapes use: `grid` the field's array shape ((nx,), (ny, nx) or (nz, ny, nx)); `h` heaters; `v` HVAC
 units; `w` volumetric heat sources; `c` conveyors; `n` part slots per conveyor; `r` pick points per
 conveyor (padded); `q` processing stations per conveyor (padded); `g` belt segments (all conveyors); `k`
-the 2^d cells around a sampling point; `s` sensors.
+the 2^d cells around a sampling point; `s` sensors; `a` robots with arm models; `J` joints per arm
+(padded); `p` poses of an arm's cycle, closed (its first pose again at the end).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from twin.kernels.arm import Arm, Payload
 from twin.kernels.belt import BeltParams
+from twin.kernels.fatigue import Material
 from twin.kernels.pytree import pytree_dataclass
+from twin.kernels.reducer import Rating
 
 RHO_C_AIR = 1200.0  # J/(m³·K), volumetric heat capacity of air for HVAC exchange
 
@@ -84,6 +88,20 @@ class SensorLayout:
 
 
 @dataclass(frozen=True, eq=False)
+class RobotArmLayout:
+    """A robot with an arm model: where it picks and stands, and how its cycle is sampled."""
+
+    name: str
+    conveyor: int
+    point: int  # its pick point on that conveyor
+    joints: tuple[str, ...]
+    per_move: int  # time samples per move (twin.kernels.duty_cycle.sample)
+    carrying: np.ndarray  # (samples,) bool: the part is in the gripper
+    base_idx: np.ndarray  # (1, k) cells around the base (its air, and where its losses go)
+    base_w: np.ndarray  # (1, k)
+
+
+@dataclass(frozen=True, eq=False)
 class Layout:
     """Everything static about a scene: fixed for a compiled step. Equal (and hashed) by content, so a
     scene built again maps to the same compiled programs (twin.time_loop.program)."""
@@ -108,6 +126,7 @@ class Layout:
     segments: tuple[SegmentLayout, ...]
     capacity: int  # part slots per conveyor
     sensors: tuple[SensorLayout, ...]
+    robot_arms: tuple[RobotArmLayout, ...]
 
     @property
     def ndim(self) -> int:
@@ -135,6 +154,11 @@ class Layout:
         return max((len(c.pick_points) for c in self.conveyors), default=1)
 
     @property
+    def max_joints(self) -> int:
+        """Joints per arm, padded (at least 1)."""
+        return max([len(r.joints) for r in self.robot_arms] + [1])
+
+    @property
     def max_processing(self) -> int:
         """Processing stations per conveyor, padded (at least 1 so arrays are never empty)."""
         return max([len(c.station_names) for c in self.conveyors] + [1])
@@ -150,6 +174,32 @@ class FaceParams:
     flux: Float[Array, ""]
     emissivity: Float[Array, ""]
     schedule: Float[Array, " t"]
+
+
+@pytree_dataclass
+class ArmParams:
+    """One robot's arm, its loads and its cycle (see twin.scene.schema.ArmModel, Joint and Robot)."""
+
+    arm: Arm
+    ratings: tuple[Rating, ...]  # per joint
+    materials: tuple[Material, ...]  # per joint, its member's S-N curve
+    section_modulus: Float[Array, " J"]  # m³
+    stress_concentration: Float[Array, " J"]
+    speed_limit: Float[Array, " J"]  # rad/s
+    acceleration_limit: Float[Array, " J"]  # rad/s²
+    waypoints: Float[Array, "p J"]  # rad, the cycle's poses, closed
+    dwell: Float[Array, " p"]  # s at each pose (0 at the closing one)
+    payload: Payload  # the part as held
+    tool: Payload  # always carried
+    reducer_efficiency: Float[Array, " J"]
+    motor_efficiency: Float[Array, ""]
+    standby_power: Float[Array, ""]  # W
+    thermal_resistance: Float[Array, " J"]  # K/W, reducer surface over the air
+    reference_T: Float[Array, " J"]  # °C
+    halving: Float[Array, " J"]  # K
+    surface_limit: Float[Array, " J"]  # °C
+    cycle_margin: Float[Array, ""]
+    damage_so_far: Float[Array, ""]
 
 
 @pytree_dataclass
@@ -184,7 +234,9 @@ class Params:
     part_length: Float[Array, " c"]  # m along the belt (the load it puts on each segment it spans)
     part_pitch: Float[Array, " c"]  # m, centre distance of queued parts (length + min_gap)
     service_time: Float[Array, "c q"]  # s, per processing station (padded)
-    pick_time: Float[Array, "c r"]  # s a robot is busy per part, per pick point (0 at a path end)
+    pick_time: Float[Array, "c r"]  # s a robot is busy per part, per pick point (0 at a path end; an
+    # arm model's cycle replaces it: twin.line.robots)
+    arms: tuple[ArmParams, ...]  # aligned with Layout.robot_arms
 
 
 @pytree_dataclass
@@ -225,6 +277,8 @@ class Tallies:
     starved: Float[Array, "*c q"]  # s each processing station stood empty
     exit_times: Float[Array, "*c 2"]  # first and last time a part left the conveyor, s (NaN before)
     wip: Float[Array, "*c"]  # ∫ parts on the conveyor dt, part·s
+    picks: Int[Array, "*c r"]  # parts each pick point's robot has taken
+    robot_damage: Float[Array, "*c r J"]  # fraction of each joint's life used in this run, per pick point
 
 
 @pytree_dataclass

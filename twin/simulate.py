@@ -21,7 +21,7 @@ from twin import status, time_loop
 from twin import step as step_mod
 from twin.build import build
 from twin.errors import TwinInputError
-from twin.line import sensors
+from twin.line import robots, sensors
 from twin.model import Layout, Params, State
 from twin.precision import DEVICES, PRECISIONS, select_device, set_precision
 from twin.run import checkpoint, parts_log
@@ -181,6 +181,7 @@ def _simulate(
     the_plan = run.plan
     chunk = chunk_program(layout, run.solver, the_plan)
     fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
+    robots.check_peaks(layout, fixed.robots)
     if stored is None:
         readings_now = jax.jit(_readings_now, static_argnums=0)(layout, params, initial, fixed)
         so_far = checkpoint.start(initial, readings_now, layout, checkpoints)
@@ -228,7 +229,7 @@ def _simulate(
 
 def _readings_now(layout: Layout, params: Params, state: State, fixed: step_mod.Fixed):
     bcs = step_mod.boundaries(layout, params, fixed.k_cell, state.t)
-    return sensors.readings(layout, params, state, bcs)
+    return sensors.readings(layout, params, state, bcs, fixed.robots)
 
 
 def chunk_program(layout: Layout, solver: step_mod.Solver, the_plan: Plan):

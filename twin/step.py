@@ -24,7 +24,7 @@ from jaxtyping import Array, Float
 
 from twin import status
 from twin.kernels import control, sampling, thermal
-from twin.line import belts, part_flow, sensors
+from twin.line import belts, part_flow, robots, sensors
 from twin.model import RHO_C_AIR, Layout, Params, State
 from twin.scene.convert import check_fields
 from twin.scene.schema import key, number
@@ -80,15 +80,18 @@ class Fixed:
     steady_source: Float[Array, "*grid"] | float  # W/m³: HVAC supply, ambient, unscheduled sources
     # W/m³ each heater puts into its cells at full output (the shape string is jaxtyping's, not Python)
     heater_loads: Float[Array, "h *grid"]  # noqa: F821
+    robots: tuple[robots.Duty, ...]  # each arm robot's cycle at the line's pace (twin.line.robots)
+    pick_time: Float[Array, "c r"]  # s, params.pick_time with the arm robots' cycle times
 
 
 jax.tree_util.register_dataclass(
-    Fixed, data_fields=["coeffs", "k_cell", "steady_source", "heater_loads"], meta_fields=[]
+    Fixed, data_fields=["coeffs", "k_cell", "steady_source", "heater_loads", "robots", "pick_time"], meta_fields=[]
 )
 
 
 def fixed_terms(layout: Layout, params: Params) -> Fixed:
-    """Cell properties, face conductances, the steady exchange terms and the heaters' loads."""
+    """Cell properties, face conductances, the steady exchange terms (with the robots' heat), the
+    heaters' loads and the arm robots' duties."""
     zone = jnp.asarray(layout.zone_index)
     k_cell = params.zone_k[zone]
     dtype = k_cell.dtype
@@ -102,13 +105,16 @@ def fixed_terms(layout: Layout, params: Params) -> Fixed:
     if constant:
         shapes = jnp.asarray(layout.source_shape[constant], dtype)
         source = source + jnp.tensordot(params.source_power[jnp.asarray(constant)], shapes, 1)
+    duties = robots.duties(layout, params)
+    source = source + robots.heat_source(layout, duties, dtype)
     coeffs = thermal.Coefficients(
         inv_capacity=1.0 / params.zone_rho_c[zone],
         conductance=thermal.face_conductance(k_cell, layout.spacing_by_axis),
         sink=sink,
     )
     full = (params.heater_power * params.heater_efficiency).reshape(-1, *(1,) * layout.ndim)
-    return Fixed(coeffs, k_cell, source, full * jnp.asarray(layout.heater_shape, dtype))
+    heater_loads = full * jnp.asarray(layout.heater_shape, dtype)
+    return Fixed(coeffs, k_cell, source, heater_loads, duties, robots.pick_times(layout, params, duties))
 
 
 def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:
@@ -216,7 +222,8 @@ def make_step(layout: Layout, solver: Solver, dt: float):
             belts.segment_loads(layout, params, state.parts, state.T.dtype) + state.belts.pending_load, 0.0
         )
         belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, t, dt, n_sub)
-        parts, tallies, moves = part_flow.advance(layout, params, state.parts, state.tallies, travel, t, dt)
+        paced = params.replace(pick_time=fixed.pick_time)  # arm robots pick at their cycle's pace
+        parts, tallies, moves = part_flow.advance(layout, paced, state.parts, state.tallies, travel, t, dt)
         pending = belts.presence_correction(layout, params, state.parts.alive, parts, moves, dt)
         belt_state = belt_state.replace(pending_load=pending)
         parts, tallies, q_parts, exits = part_flow.exchange_heat(layout, params, parts, tallies, moves, state.T, dt)
@@ -224,6 +231,7 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         T, output, integral, energy, converged, bcs = thermal_update(
             layout, solver, fixed, params, state, source, t, t_end, dt
         )
+        tallies = robots.accrue(layout, params, fixed.robots, state.tallies, tallies, T)
         new = State(
             t=t_end,
             T=T,
@@ -236,6 +244,6 @@ def make_step(layout: Layout, solver: Solver, dt: float):
             status=state.status,
         )
         new = new.replace(status=status.update(state.status, new, converged))
-        return new, sensors.readings(layout, params, new, bcs), exits
+        return new, sensors.readings(layout, params, new, bcs, fixed.robots), exits
 
     return step

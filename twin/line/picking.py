@@ -102,6 +102,7 @@ def record_picks(tallies: Tallies, T, alpha, picked, pick_point) -> Tallies:
         picked_alpha=stats(tallies.picked_alpha, alpha),
         last_T=held(tallies.last_T, T),
         last_alpha=held(tallies.last_alpha, alpha),
+        picks=tallies.picks + count.astype(tallies.picks.dtype),
     )
 
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
 from twin.errors import MISSING, SceneError, did_you_mean
 from twin.kernels import sampling, thermal
-from twin.line import belts
+from twin.line import belts, robots
 from twin.model import Layout, Params, SensorLayout, State
 from twin.scene.schema import Scene
 
 # What a kind's `target` names: a place, or the entity it reads.
-POSITION, SURFACE, HEATER, SEGMENT, CONVEYOR, PICKS, STATION = (
+POSITION, SURFACE, HEATER, SEGMENT, CONVEYOR, PICKS, STATION, JOINT = (
     "position",
     "surface",
     "heater",
@@ -30,17 +31,27 @@ POSITION, SURFACE, HEATER, SEGMENT, CONVEYOR, PICKS, STATION = (
     "conveyor",
     "picks",
     "station",
+    "joint",
 )
+ALL_JOINTS = -1  # a robot target without a joint: the weakest (or most loaded) joint
 # How per-step readings become samples at k·period: interpolated in time; held since the last step (a
 # count); per hour over the period before each sample (a cumulative count); fraction of the period
 # before each sample (a cumulative time, s).
 LINEAR, HELD, RATE, FRACTION = "linear", "held", "rate", "fraction"
 
 
+class Context(NamedTuple):
+    """What a reading needs besides the state: the faces' conditions at the state's time (surface
+    sensors) and the arm robots' duties (twin.line.robots)."""
+
+    bcs: thermal.Boundaries
+    duties: tuple = ()
+
+
 @dataclass(frozen=True)
 class Kind:
-    """A sensor kind. read(layout, params, state, bcs, sensor) -> its value (SI) in `state`; `bcs` are
-    the faces' conditions at the state's time (surface sensors)."""
+    """A sensor kind. read(layout, params, state, ctx, sensor) -> its value (SI; lives in h) in
+    `state`, with `ctx` a `Context`."""
 
     meaning: str
     units: tuple[str, ...]  # allowed, the first the default
@@ -50,26 +61,46 @@ class Kind:
     needs_cure: bool = False  # a PICKS kind that reads the parts' cure
 
 
-def _air(layout, params, state, bcs, s):
+def _air(layout, params, state, ctx, s):
     return sampling.gather(state.T, jnp.asarray(s.idx), jnp.asarray(s.w, state.T.dtype))[0]
 
 
-def _surface(layout, params, state, bcs, s):
+def _surface(layout, params, state, ctx, s):
     axis, side = s.target
-    face = thermal.face_temperature(state.T, bcs, axis, side)
+    face = thermal.face_temperature(state.T, ctx.bcs, axis, side)
     return sampling.gather(face, jnp.asarray(s.idx), jnp.asarray(s.w, state.T.dtype))[0]
 
 
-def _heater_power(layout, params, state, bcs, s):
+def _heater_power(layout, params, state, ctx, s):
     (i,) = s.target
     return state.heater_output[i] * params.heater_power[i]
 
 
 def _motor(which: int):
-    def read(layout, params, state, bcs, s):
+    def read(layout, params, state, ctx, s):
         return belts.instruments(params, state.belts)[which][s.target[0]]
 
     return read
+
+
+def _joint(value: Callable, weakest: Callable):
+    """A robot-joint reading: value(robot layout, arm params, duty, state) -> (J,), one joint's entry or,
+    for a robot target, `weakest` of them."""
+
+    def read(layout, params, state, ctx, s):
+        a, j = s.target
+        values = value(layout.robot_arms[a], params.arms[a], ctx.duties[a], state)
+        return weakest(values) if j == ALL_JOINTS else values[j]
+
+    return read
+
+
+def _damage(robot, p, d, state):
+    return robots.damage(robot, p, state.tallies)
+
+
+def _remaining_life(robot, p, d, state):
+    return robots.joint_state(robot, p, d, state.T).life_h * (1.0 - _damage(robot, p, d, state))
 
 
 KINDS: dict[str, Kind] = {
@@ -79,13 +110,13 @@ KINDS: dict[str, Kind] = {
         "temperature of the last part picked",
         ("degC", "K"),
         PICKS,
-        lambda layout, params, state, bcs, s: state.tallies.last_T[s.target],
+        lambda layout, params, state, ctx, s: state.tallies.last_T[s.target],
     ),
     "cure": Kind(
         "cure degree of the last part picked",
         ("1", "%"),
         PICKS,
-        lambda layout, params, state, bcs, s: state.tallies.last_alpha[s.target],
+        lambda layout, params, state, ctx, s: state.tallies.last_alpha[s.target],
         needs_cure=True,
     ),
     "heater_power": Kind("electrical power of a heater", ("W", "kW"), HEATER, _heater_power),
@@ -93,7 +124,7 @@ KINDS: dict[str, Kind] = {
         "speed of a belt segment",
         ("m/s", "m/min"),
         SEGMENT,
-        lambda layout, params, state, bcs, s: state.belts.v[s.target[0]],
+        lambda layout, params, state, ctx, s: state.belts.v[s.target[0]],
     ),
     "motor_current": Kind("current of a segment's motor", ("A",), SEGMENT, _motor(0)),
     "motor_power": Kind("electrical power of a segment's motor", ("W", "kW"), SEGMENT, _motor(1)),
@@ -101,29 +132,59 @@ KINDS: dict[str, Kind] = {
         "parts on a conveyor",
         ("parts",),
         CONVEYOR,
-        lambda layout, params, state, bcs, s: jnp.sum(state.parts.alive[s.target[0]]).astype(state.T.dtype),
+        lambda layout, params, state, ctx, s: jnp.sum(state.parts.alive[s.target[0]]).astype(state.T.dtype),
         series=HELD,
     ),
     "throughput": Kind(
         "parts leaving a conveyor per hour over each period",
         ("parts/h", "parts/min"),
         CONVEYOR,
-        lambda layout, params, state, bcs, s: state.tallies.n_out[s.target[0]].astype(state.T.dtype),
+        lambda layout, params, state, ctx, s: state.tallies.n_out[s.target[0]].astype(state.T.dtype),
         series=RATE,
     ),
     "blocked_fraction": Kind(
         "fraction of each period a processing station held a finished part it could not release",
         ("1", "%"),
         STATION,
-        lambda layout, params, state, bcs, s: state.tallies.blocked[s.target],
+        lambda layout, params, state, ctx, s: state.tallies.blocked[s.target],
         series=FRACTION,
     ),
     "starved_fraction": Kind(
         "fraction of each period a processing station stood empty",
         ("1", "%"),
         STATION,
-        lambda layout, params, state, bcs, s: state.tallies.starved[s.target],
+        lambda layout, params, state, ctx, s: state.tallies.starved[s.target],
         series=FRACTION,
+    ),
+    "joint_torque": Kind(
+        "RMS torque of a robot joint over its cycle (a robot: its largest)",
+        ("Nm", "kNm"),
+        JOINT,
+        _joint(lambda robot, p, d, state: d.rms_torque, jnp.max),
+    ),
+    "joint_peak_torque": Kind(
+        "peak torque of a robot joint over its cycle (a robot: its largest)",
+        ("Nm", "kNm"),
+        JOINT,
+        _joint(lambda robot, p, d, state: d.peak_torque, jnp.max),
+    ),
+    "reducer_life": Kind(
+        "L10 life of a joint's reducer at this duty and its surface temperature (a robot: the shortest)",
+        ("h", "d"),
+        JOINT,
+        _joint(lambda robot, p, d, state: robots.joint_state(robot, p, d, state.T).reducer_life_h, jnp.min),
+    ),
+    "damage": Kind(
+        "fraction of a joint's life used, from damage_so_far (a robot: the largest)",
+        ("1", "%"),
+        JOINT,
+        _joint(_damage, jnp.max),
+    ),
+    "remaining_life": Kind(
+        "hours a joint has left at this duty and temperature (a robot: the shortest)",
+        ("h", "d"),
+        JOINT,
+        _joint(_remaining_life, jnp.min),
     ),
 }
 TARGETS = {  # what the target of each target kind names, for messages
@@ -132,12 +193,15 @@ TARGETS = {  # what the target of each target kind names, for messages
     CONVEYOR: "a conveyor name",
     PICKS: "a robot, or a conveyor without robots",
     STATION: "a processing station as conveyor.station",
+    JOINT: "a robot with an arm model, or one of its joints as robot.joint",
 }
 
 
-def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundaries):
-    """Every sensor's value in SI (°C, W, cure fraction, m/s, A, parts, s), in layout order (s,)."""
-    values = [KINDS[s.kind].read(layout, params, state, bcs, s) for s in layout.sensors]
+def readings(layout: Layout, params: Params, state: State, bcs: thermal.Boundaries, duties: tuple):
+    """Every sensor's value in SI (°C, W, cure fraction, m/s, A, parts, s, N·m; lives in h), in layout
+    order (s,); `duties` the arm robots' (twin.line.robots.duties)."""
+    ctx = Context(bcs, duties)
+    values = [KINDS[s.kind].read(layout, params, state, ctx, s) for s in layout.sensors]
     return jnp.stack(values) if values else jnp.zeros((0,), state.T.dtype)
 
 
@@ -172,6 +236,8 @@ def resolve(kind: str, target: str | None, scene: Scene, where: str) -> tuple[in
         return (flat.index((conveyor, segment)),)
     if spec.target == STATION:
         return _station(target, scene, where)
+    if spec.target == JOINT:
+        return _robot_joint(target, scene, where)
     if spec.target == CONVEYOR:
         c = _index(target, list(scene.conveyors), where, "conveyor", "conveyors", "(none: the scene has no conveyors)")
         _carries_parts(target, scene, where)
@@ -210,6 +276,29 @@ def segment_target(target: str, scene: Scene, where: str = "target") -> tuple[st
         f"conveyor {conveyor!r} has no segment {segment!r}; " + did_you_mean(segment, names, label),
     )
     return conveyor, segment
+
+
+def _robot_joint(target: str, scene: Scene, where: str) -> tuple[int, int]:
+    """(arm robot index, joint index or ALL_JOINTS) of `robot` or `robot.joint`."""
+    name, dot, joint = target.partition(".")
+    armed = [n for n, r in scene.robots.items() if r.arm is not None]
+    _require(
+        name in armed,
+        where,
+        target,
+        "no robot with an arm model of this name; "
+        + did_you_mean(name, armed or ["(none defined)"], "robots with arms"),
+    )
+    if not dot:
+        return armed.index(name), ALL_JOINTS
+    joints = list(scene.arms[scene.robots[name].arm].joints)
+    _require(
+        joint in joints,
+        where,
+        target,
+        f"robot {name!r} has no joint {joint!r}; " + did_you_mean(joint, joints, "joints"),
+    )
+    return armed.index(name), joints.index(joint)
 
 
 def _station(target: str, scene: Scene, where: str) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from twin.errors import MISSING, SceneError, did_you_mean
 from twin.line.sensors import KINDS, POSITION, SURFACE, resolve, segment_target  # noqa: F401 (segment_target: public here)
+from twin.scene.arm_checks import check_arms
 from twin.scene.schema import (
     ABSOLUTE_ZERO,
     DEFAULT_SEGMENT,
@@ -87,6 +88,7 @@ def check_scene(scene: Scene, where: str = "scene") -> Scene:
     for name, robot in scene.robots.items():
         check_robot(robot, lengths, floor, f"{where}.robots.{name}")
         _check_pick_after_stations(robot, scene.conveyors.get(robot.conveyor), f"{where}.robots.{name}")
+    check_arms(scene, where)
     sensors = {name: check_sensor(s, scene, floor, f"{where}.sensors.{name}") for name, s in scene.sensors.items()}
     return dataclasses.replace(scene, sensors=sensors)
 

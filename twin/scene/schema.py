@@ -339,18 +339,148 @@ class Conveyor:
 
 
 @dataclass(frozen=True)
-class Robot:
-    """A robot arm with its base at `base`, picking parts at its pick point, arc length `pick_at` m of
-    `conveyor` (formerly the key `station`, still read with a deprecation warning).
+class JointLimits:
+    """What a joint may do: position [min, max] rad, speed rad/s, acceleration rad/s²."""
 
-    pick_time: s the robot is busy per part (its cycle, until robot dynamics set it); a part that
-    reaches the pick point while its robot is busy waits there, and parts queue behind it.
+    position: list[float] = key("position range [min, max]", "rad")
+    speed: float = number("maximum speed", "rad/s", gt=0)
+    acceleration: float = number("maximum acceleration", "rad/s²", gt=0)
+
+
+ReducerType = Literal["strain_wave", "cycloidal"]
+
+
+@dataclass(frozen=True)
+class Reducer:
+    """A joint's reducer, as its maker's catalogue rates it (twin.kernels.reducer has the life formulas).
+
+    type: strain_wave (Harmonic Drive: speeds are input speeds, r/min) or cycloidal (RV type: output speeds).
+    rated_torque, rated_speed, rated_life: the catalogue's rating point (Tr, nr, Ln for strain-wave; T0,
+    N0, K for cycloidal), h; rated_as: whether rated_life is an L10 or an L50 (L10 = L50/5).
+    average_torque_limit, repeated_peak_torque (starts and stops), momentary_peak_torque (emergency stops):
+    N·m; max_speed: r/min on the rated side. efficiency: of the reducer (its losses heat it and the
+    hall). thermal_resistance: K/W, surface temperature rise over the air per watt of its losses.
+    reference_temperature: °C up to which the rated life holds; halving: K above it per halving of
+    life (grease ageing, docs/robots.md); surface_limit: °C, the maker's limit, reported as a margin.
+    """
+
+    type: ReducerType = key("strain_wave or cycloidal")
+    rated_torque: float = number("rated torque", "N·m", gt=0)
+    rated_speed: float = number("rated speed (input for strain-wave, output for cycloidal)", "r/min", gt=0)
+    average_torque_limit: float = number("limit for average torque", "N·m", gt=0)
+    repeated_peak_torque: float = number("limit for repeated peak torque", "N·m", gt=0)
+    momentary_peak_torque: float = number("limit for momentary peak torque", "N·m", gt=0)
+    max_speed: float = number("maximum speed (the rated side)", "r/min", gt=0)
+    rated_life: float | None = number("rated life (default 7000 strain-wave, 6000 cycloidal)", "h", gt=0, default=None)
+    rated_as: Literal["L10", "L50"] = key("L10 or L50: what rated_life is", default="L10")
+    efficiency: float = number("efficiency", gt=0, le=1, default=0.8)
+    thermal_resistance: float = number("surface temperature rise per watt lost", "K/W", ge=0, default=0.1)
+    reference_temperature: float = celsius("temperature up to which the rated life holds", default=40.0)
+    halving: float = number("temperature rise per halving of life", "K", gt=0, default=10.0)
+    surface_limit: float = celsius("maker's surface temperature limit", default=60.0)
+
+
+MeanStress = Literal["none", "goodman", "gerber", "morrow", "walker"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """The critical section of the arm member a joint drives: stress σ = Kt·τ/Z, Basquin's S-N curve
+    σa = σf'·(2N)^b with a mean-stress correction (twin.kernels.fatigue)."""
+
+    section_modulus: float = number("section modulus Z", "m³", gt=0)
+    fatigue_strength: float = number("fatigue strength coefficient σf'", "Pa", gt=0)
+    fatigue_exponent: float = number("fatigue strength exponent b", lt=0)
+    ultimate_strength: float = number("ultimate tensile strength Su", "Pa", gt=0)
+    stress_concentration: float = number("stress-concentration factor Kt", ge=1, default=1.0)
+    mean_stress: MeanStress = key("mean-stress correction: " + ", ".join(get_args(MeanStress)), default="goodman")
+    walker_gamma: float = number("Walker's exponent γ (0.5: Smith–Watson–Topper)", gt=0, le=1, default=0.5)
+
+
+@dataclass(frozen=True)
+class Joint:
+    """One revolute joint and the link it moves (the DH table's row of the same rank).
+
+    mass kg; com: centre of mass in the link frame, m; inertia: about the centre of mass in the link
+    frame, the tensor's entries [Ixx, Iyy, Izz, Ixy, Ixz, Iyz], kg·m². gear_ratio: motor turns per joint
+    turn; rotor_inertia: kg·m² on the motor side (reflected as G²·Jm); viscous: N·m·s/rad and coulomb: N·m
+    friction at the joint.
+    """
+
+    mass: float = number("link mass", "kg", ge=0)
+    inertia: list[float] = key("inertia about the centre of mass [Ixx, Iyy, Izz, Ixy, Ixz, Iyz]", "kg·m²")
+    limits: JointLimits = key("position, speed and acceleration limits")
+    gear_ratio: float = number("gear ratio", gt=0)
+    reducer: Reducer = key("the joint's reducer and its rating")
+    member: Member = key("critical section of the member it drives")
+    com: list[float] = key("centre of mass in the link frame [x, y, z]", "m", default_factory=lambda: [0.0, 0.0, 0.0])
+    rotor_inertia: float = number("motor rotor inertia", "kg·m²", ge=0, default=0.0)
+    viscous: float = number("viscous friction", "N·m·s/rad", ge=0, default=0.0)
+    coulomb: float = number("Coulomb friction", "N·m", ge=0, default=0.0)
+
+
+@dataclass(frozen=True)
+class ArmModel:
+    """A serial arm of revolute joints: its DH table, links, drives and rating.
+
+    dh: one row [a m, α rad, d m, θ offset rad] per joint, in the `convention`'s meaning (standard: Spong;
+    modified: Craig). joints: one entry per row, in the same order. rated_payload: kg at the flange.
+    motor_efficiency: of the drives (their losses heat the hall); standby_power: W the controller and
+    drives draw at rest. samples_per_move: time samples of each move for torques and life.
+    """
+
+    dh: list[Point] = key("DH table, one row [a, alpha, d, theta_offset] per joint", "m, rad")
+    joints: dict[str, Joint] = key("the joints in DH row order")
+    rated_payload: float = number("rated payload", "kg", gt=0)
+    convention: Literal["standard", "modified"] = key("DH convention: standard or modified", default="standard")
+    motor_efficiency: float = number("drive efficiency", gt=0, le=1, default=0.9)
+    standby_power: float = number("power drawn at rest", "W", ge=0, default=150.0)
+    samples_per_move: int = number("time samples per move", ge=4, default=16)
+
+
+@dataclass(frozen=True)
+class Load:
+    """A load at the flange: mass kg, centre of mass [x, y, z] m and inertia about it [Ixx, Iyy, Izz,
+    Ixy, Ixz, Iyz] kg·m², in the flange frame."""
+
+    mass: float | None = number("mass", "kg", ge=0, default=None)
+    com: list[float] = key("centre of mass [x, y, z]", "m", default_factory=lambda: [0.0, 0.0, 0.0])
+    inertia: list[float] = key("inertia [Ixx, Iyy, Izz, Ixy, Ixz, Iyz]", "kg·m²", default_factory=lambda: [0.0] * 6)
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A robot at `base`, picking parts at its pick point, arc length `pick_at` m of `conveyor` (formerly
+    the key `station`, still read with a deprecation warning).
+
+    Without `arm`, the robot is busy `pick_time` s per part. With `arm` (the name of an entry in `arms`),
+    it moves through `waypoints` (joint angles, rad, one list per named pose) in the order `cycle`
+    (default: as listed; the cycle closes back to its first pose), resting `dwell` s at the named poses,
+    taking the part at pose `grip` and leaving it at `release`; its cycle is timed to the line's part
+    interval at the pick point less `cycle_margin` (a fraction), capped by the joint limits, and that
+    cycle is its pick time. payload: the part as held (mass default the conveyor's part mass); tool: the
+    gripper, always carried. damage_so_far: the fraction of each joint's life already used.
     """
 
     base: Point = key("base position", "m")
     conveyor: str = key("name of the conveyor it picks from")
     pick_at: float = key("pick point, arc length along the conveyor", "m", formerly="station")
-    pick_time: float = number("pick time", "s", ge=0, default=0.0)
+    pick_time: float | None = number("pick time (without an arm model)", "s", ge=0, default=None)
+    arm: str | None = key("name of an entry in arms", default=None)
+    waypoints: dict[str, list[float]] = key("poses of the cycle, joint angles per pose", "rad", default_factory=dict)
+    cycle: list[str] | None = key("pose names in cycle order (default: waypoints as listed)", default=None)
+    dwell: dict[str, float] = key("rest at named poses", "s", default_factory=dict)
+    grip: str = key("pose where the part is taken", default="pick")
+    release: str = key("pose where the part is left", default="place")
+    payload: Load = key("the part as held", default_factory=Load)
+    tool: Load = key("the gripper, always carried", default_factory=lambda: Load(mass=0.0))
+    cycle_margin: float = number("cycle time margin under the line's part interval", ge=0, lt=1, default=0.1)
+    damage_so_far: float = number("fraction of each joint's life already used", ge=0, lt=1, default=0.0)
+
+    @property
+    def busy_time(self) -> float:
+        """s busy per part without an arm model."""
+        return self.pick_time or 0.0
 
 
 SensorKind = Literal[
@@ -366,6 +496,11 @@ SensorKind = Literal[
     "throughput",
     "blocked_fraction",
     "starved_fraction",
+    "joint_torque",
+    "joint_peak_torque",
+    "reducer_life",
+    "damage",
+    "remaining_life",
 ]  # each defined in twin.line.sensors.KINDS
 
 
@@ -408,6 +543,7 @@ class Scene:
     hvac: dict[str, Hvac] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
     conveyors: dict[str, Conveyor] = field(default_factory=dict)
+    arms: dict[str, ArmModel] = field(default_factory=dict)
     robots: dict[str, Robot] = field(default_factory=dict)
     sensors: dict[str, Sensor] = field(default_factory=dict)
 
