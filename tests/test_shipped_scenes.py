@@ -24,6 +24,17 @@ NULLABLE = {  # None: nothing picked yet
     "cure_at_pick",
     "steady_throughput_parts_per_h",
     "first_exit_s",
+    # robots: infinite (null) for a joint that never turns or a member never in tension; a limit past year 9999
+    "limit_date",
+    "reducer_life_h",
+    "fatigue_life_h",
+    "life_h",  # float32: a near-idle joint's fatigue life overflows to inf
+    "remaining_life_h",
+    "remaining_cycles",
+    "average_torque",
+    "repeated_peak_torque",
+    "momentary_peak_torque",
+    "max_speed",
 }
 
 
@@ -31,7 +42,7 @@ def _numbers(metrics: dict, prefix: str = ""):
     for key, value in metrics.items():
         if isinstance(value, dict):
             yield from _numbers(value, f"{prefix}{key}.")
-        else:
+        elif not isinstance(value, (str, list)):  # names, dates and warnings are text
             yield f"{prefix}{key}", value
 
 
