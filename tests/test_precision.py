@@ -62,7 +62,8 @@ def _check(key: str, a, b) -> None:
 
 
 def test_metrics_agree():
-    single, double = (dict(flat_metrics(r.metrics)) for r in runs().values())
+    # the robots section (text, and lives that overflow float32 to null) is compared in test_robot_line
+    single, double = ({k: v for k, v in flat_metrics(r.metrics) if not k.startswith("robots")} for r in runs().values())
     assert single.keys() == double.keys()
     for key in single:
         _check(key, single[key], double[key])
