@@ -57,13 +57,7 @@ def armed_line(**robot_changes) -> dict:
 
 @functools.cache
 def built(precision: str, slow: bool = False):
-    changes = {"damage_so_far": 0.25}
-    if slow:  # an arm whose joint limits make it slower than the line's part interval
-        data = armed_line(**changes)
-        for joint in data["arms"]["kr20_class"]["joints"].values():
-            joint["limits"] = {**joint["limits"], "speed": 0.02, "acceleration": 0.05}
-    else:
-        data = armed_line(**changes)
+    data = _slow_data() if slow else armed_line(damage_so_far=0.25)
     return twin.build(scene_from_mapping(data), jnp.float32 if precision == "float32" else jnp.float64)
 
 

@@ -184,7 +184,7 @@ def accrue(layout: Layout, params: Params, robot_duties, before: Tallies, after:
     return after.replace(robot_damage=damage)
 
 
-def damage(robot: RobotArmLayout, p: ArmParams, tallies: Tallies):
+def damage_of(robot: RobotArmLayout, p: ArmParams, tallies: Tallies):
     """(J,) fraction of each joint's life used: the scene's damage so far and this run's picks'."""
     return p.damage_so_far + tallies.robot_damage[robot.conveyor, robot.point, : len(robot.joints)]
 
@@ -220,8 +220,8 @@ def report(layout: Layout, params: Params, tallies: Tallies, T, now: datetime.da
     out = {}
     for robot, p, d, js in zip(layout.robot_arms, params.arms, robot_duties, states):
         c, r = robot.conveyor, robot.point
+        damage = np.asarray(damage_of(robot, p, tallies), float)
         accrued = np.asarray(tallies.robot_damage[c, r, : len(robot.joints)], float)
-        damage = float(p.damage_so_far) + accrued
         life = np.asarray(js.life_h, float)
         remaining = life * (1.0 - damage)
         cycle = float(d.cycle_time)

@@ -96,7 +96,7 @@ def _joint(value: Callable, weakest: Callable):
 
 
 def _damage(robot, p, d, state):
-    return robots.damage(robot, p, state.tallies)
+    return robots.damage_of(robot, p, state.tallies)
 
 
 def _remaining_life(robot, p, d, state):
