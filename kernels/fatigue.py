@@ -184,10 +184,11 @@ def _damage_per_cycle(material: Material, equivalent, strength_factor):
     return 2.0 * (equivalent / (strength_factor * material.fatigue_strength)) ** (-1.0 / material.fatigue_exponent)
 
 
-def damage(material: Material, stress, strength_factor=1.0):
+def damage(material: Material, stress, strength_factor=1.0, counter=rainflow):
     """Miner's sum Σ count/N over the rainflow cycles of a stress history (Pa), differentiable in the
-    stresses (the counting is held)."""
-    i, j, count = rainflow(stress)
+    stresses (the counting is held). `counter`: this module's `rainflow` or its Warp twin,
+    `twin.kernels.rainflow_warp.rainflow` (one launch for a whole `vmap`ped batch)."""
+    i, j, count = counter(stress)
     a, b = stress[i], stress[j]
     amplitude, mean = 0.5 * jnp.abs(a - b), 0.5 * (a + b)
     counted = (count > 0) & (amplitude > 0)  # padded rows: safe values, so no NaN reaches the gradient

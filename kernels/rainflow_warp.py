@@ -6,10 +6,16 @@ reversals are found while streaming (a kept sample — one differing from the la
 when the direction into the next kept sample turns), each pushed onto a per-thread stack that closes
 cycles as the standard does. Branchy, per-series work: what Warp runs well on CPU and GPU, where
 `jax.vmap` of a `while_loop` steps every series as long as the slowest.
+
+`rainflow_batch` takes and returns NumPy arrays (on the CPU Warp works in them in place); `rainflow`
+is the same counting called from JAX (`jax.pure_callback`; under `vmap` the whole batch is one launch),
+a drop-in for `fatigue.rainflow`, e.g. as `fatigue.damage(..., counter=rainflow_warp.rainflow)`.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import warp as wp
 
@@ -28,7 +34,9 @@ def _init() -> None:
 def _push(
     x: wp.array2d(dtype=wp.float64),
     stack: wp.array2d(dtype=wp.int32),
-    out: wp.array3d(dtype=wp.int32),
+    first: wp.array2d(dtype=wp.int32),
+    second: wp.array2d(dtype=wp.int32),
+    count: wp.array2d(dtype=wp.float64),
     b: int,
     reversal: int,
     base_in: int,
@@ -48,13 +56,13 @@ def _push(
         Y = wp.abs(x[b, m] - x[b, a])
         if X < Y:
             break
-        out[b, w, 0] = a
-        out[b, w, 1] = m
+        first[b, w] = a
+        second[b, w] = m
         if h - base == 3:  # Y holds the starting point: a half cycle, the start moves on
-            out[b, w, 2] = 1
+            count[b, w] = wp.float64(0.5)
             base = base + 1
         else:
-            out[b, w, 2] = 2
+            count[b, w] = wp.float64(1.0)
             stack[b, h - 3] = c
             h = h - 2
         w = w + 1
@@ -65,8 +73,9 @@ def _push(
 def _rainflow_kernel(
     x: wp.array2d(dtype=wp.float64),
     stack: wp.array2d(dtype=wp.int32),
-    out: wp.array3d(dtype=wp.int32),
-    n_out: wp.array(dtype=wp.int32),
+    first: wp.array2d(dtype=wp.int32),
+    second: wp.array2d(dtype=wp.int32),
+    count: wp.array2d(dtype=wp.float64),
 ):
     b = wp.tid()
     n = x.shape[1]
@@ -83,38 +92,61 @@ def _rainflow_kernel(
         if d != zero:
             direction = wp.sign(d)
             if prev_dir != zero and direction != prev_dir:  # prev turned: a reversal
-                state = _push(x, stack, out, b, prev, base, h, w)
+                state = _push(x, stack, first, second, count, b, prev, base, h, w)
                 base = state[0]
                 h = state[1]
                 w = state[2]
             prev = k
             prev_dir = direction
     if prev != 0:  # the last kept sample ends the history
-        state = _push(x, stack, out, b, prev, base, h, w)
+        state = _push(x, stack, first, second, count, b, prev, base, h, w)
         base = state[0]
         h = state[1]
         w = state[2]
     for s in range(base, h - 1):  # the residue: half cycles
-        out[b, w, 0] = stack[b, s]
-        out[b, w, 1] = stack[b, s + 1]
-        out[b, w, 2] = 1
+        first[b, w] = stack[b, s]
+        second[b, w] = stack[b, s + 1]
+        count[b, w] = wp.float64(0.5)
         w = w + 1
-    n_out[b] = w
 
 
 def rainflow_batch(series: np.ndarray, device: str = "cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, count) arrays (batch, n) for a (batch, n) float array, zero counts past each series'
-    cycles — the layout of `fatigue.rainflow` under `jax.vmap`."""
+    cycles — the layout of `fatigue.rainflow` under `jax.vmap` (count float64, i and j int32)."""
     _init()
     x = np.ascontiguousarray(series, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"rainflow_batch: series must be (batch, samples), got shape {x.shape}")
     batch, n = x.shape
-    xs = wp.array(x, dtype=wp.float64, device=device)
-    stack = wp.zeros((batch, n + 2), dtype=wp.int32, device=device)
-    out = wp.zeros((batch, max(n, 1), 3), dtype=wp.int32, device=device)
-    n_out = wp.zeros(batch, dtype=wp.int32, device=device)
-    if batch and n:
-        wp.launch(_rainflow_kernel, dim=batch, inputs=[xs, stack, out, n_out], device=device)
-    rows = out.numpy()[:, :n]
-    return rows[..., 0], rows[..., 1], 0.5 * rows[..., 2].astype(np.float64)
+    # zero-filled NumPy outputs (pages the kernel never writes stay untouched), shared with Warp on the
+    # CPU and copied back from a GPU
+    out = (np.zeros((batch, n), np.int32), np.zeros((batch, n), np.int32), np.zeros((batch, n), np.float64))
+    if not (batch and n):
+        return out
+    on_cpu = wp.get_device(device).is_cpu
+    args = [wp.array(x, dtype=wp.float64, device=device, copy=not on_cpu)]
+    args.append(wp.empty((batch, n + 2), dtype=wp.int32, device=device))
+    args += [wp.array(a, device=device, copy=not on_cpu) for a in out]
+    wp.launch(_rainflow_kernel, dim=batch, inputs=args, device=device)
+    if on_cpu:
+        wp.synchronize_device(device)
+        return out
+    return tuple(a.numpy() for a in args[2:])
+
+
+def rainflow(x) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """`fatigue.rainflow` counted by the Warp kernel: (i, j, count) of a JAX series (..., n), any leading
+    batch axes (and `jax.vmap`s) counted in one launch. Runs on the values only, as the JAX counter does."""
+    x = jax.lax.stop_gradient(x)
+    shapes = (
+        jax.ShapeDtypeStruct(x.shape, jnp.int32),
+        jax.ShapeDtypeStruct(x.shape, jnp.int32),
+        jax.ShapeDtypeStruct(x.shape, x.dtype),
+    )
+
+    def count(values):
+        values = np.asarray(values)
+        i, j, c = rainflow_batch(values.reshape(-1, values.shape[-1]))
+        return i.reshape(values.shape), j.reshape(values.shape), c.reshape(values.shape).astype(values.dtype)
+
+    return jax.pure_callback(count, shapes, x, vmap_method="expand_dims")

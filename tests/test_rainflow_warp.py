@@ -3,9 +3,12 @@ cycle for cycle on thousands of random series, on the CPU here and on a GPU wher
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from test_fatigue import ASTM_HISTORY, ASTM_TABLE, _table
+from tolerances import DTYPES
 
 from twin.kernels import fatigue, rainflow_warp
 
@@ -36,6 +39,28 @@ def test_the_astm_example():
 @pytest.mark.parametrize("kind", ["random_walk", "white", "integers"])
 def test_warp_equals_the_reference_cycle_for_cycle(kind):
     _check_against_reference(_random_series(kind), "cpu")
+
+
+def test_warp_called_from_jax_equals_the_jax_counter(precision):
+    """Under jit and vmap (one launch for the batch), in either precision, index for index."""
+    series = jnp.asarray(_random_series("random_walk", length=100), DTYPES[precision])
+    ours = jax.jit(jax.vmap(rainflow_warp.rainflow))(series)
+    theirs = jax.jit(jax.vmap(fatigue.rainflow))(series)
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_warp_counting_keeps_the_damage_gradient():
+    """The callback holds the counting, as the JAX counter does: the damage and its gradient agree."""
+    material = fatigue.Material(*(jnp.asarray(v) for v in (4e8, -0.1, 2.9e8, 0.5)), mean_stress="goodman")
+    stress = jnp.asarray(_random_series("random_walk", n_series=1, length=300)[0] * 1e7)
+
+    def damage_and_gradient(counter):
+        return jax.value_and_grad(lambda s: fatigue.damage(material, s, counter=counter))(stress)
+
+    for ours, theirs in zip(damage_and_gradient(rainflow_warp.rainflow), damage_and_gradient(fatigue.rainflow)):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
 
 
 def test_short_and_flat_series():
