@@ -37,6 +37,7 @@ SECTIONS = {  # heading of a key table in docs/scenes.md -> the dataclass it doc
     "`cure`": schema.Cure,
     "`segments`": schema.Segment,
     "`motor`": schema.Motor,
+    "`bearings`": schema.Bearings,
     "`arms`": schema.ArmModel,
     "`joints`": schema.Joint,
     "`limits`": schema.JointLimits,

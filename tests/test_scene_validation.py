@@ -782,6 +782,36 @@ CASES = [
         "bearing-wear drag factor must be ≥ 0",
     ),
     _case(
+        "zero-bearing-rating",
+        {"conveyors.main.segments.oven.bearings": {"dynamic_load_rating": 0}},
+        "scene.conveyors.main.segments.oven.bearings.dynamic_load_rating",
+        "basic dynamic load rating C must be > 0 N",
+    ),
+    _case(
+        "unknown-bearing-kind",
+        {"conveyors.main.segments.oven.bearings": {"kind": "needle"}},
+        "scene.conveyors.main.segments.oven.bearings.kind",
+        "ball",
+    ),
+    _case(
+        "oil-thicker-when-hot",
+        {"conveyors.main.segments.oven.bearings": {"oil_viscosity_100": 200.0}},
+        "scene.conveyors.main.segments.oven.bearings.oil_viscosity_100",
+        "must be below oil_viscosity_40 (110 mm²/s): oils thin as they warm",
+    ),
+    _case(
+        "fatigue-limit-above-rating",
+        {"conveyors.main.segments.oven.bearings": {"fatigue_load_limit": 2.0e4}},
+        "scene.conveyors.main.segments.oven.bearings.fatigue_load_limit",
+        "must be below dynamic_load_rating (13500 N)",
+    ),
+    _case(
+        "reliability-of-100-percent",
+        {"conveyors.main.segments.oven.bearings": {"reliability": 100.0}},
+        "scene.conveyors.main.segments.oven.bearings.reliability",
+        "reliability of the rated life must be in [90, 100) %",
+    ),
+    _case(
         "zero-mass-per-length",
         {"conveyors.main.segments.preheat.mass_per_length": 0},
         "scene.conveyors.main.segments.preheat.mass_per_length",

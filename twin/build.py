@@ -13,10 +13,12 @@ import numpy as np
 from twin import geometry, status
 from twin.errors import SceneError
 from twin.kernels import sampling
+from twin.kernels.bearing import Rollers
 from twin.kernels.belt import BeltParams, drag_force
 from twin.kernels.control import smooth_clip, unclip
 from twin.line import robot_build
 from twin.line import sensors as sensor_kinds
+from twin.line.belts import worn
 from twin.model import (
     BeltState,
     ConveyorLayout,
@@ -316,6 +318,7 @@ def _params(scene: Scene, layout: Layout, dtype) -> Params:
         ),
         source_schedule=tuple(arr(w.schedule.value if w.schedule is not None else []) for w in scene.sources.values()),
         belts=_belt_params(scene, arr),
+        bearings=_bearing_params(scene, arr),
         part_spacing=part_value(lambda p: p.spacing, 1.0),
         part_mass=part_value(lambda p: p.mass, 1.0),
         part_c_p=part_value(lambda p: p.c_p, 1.0),
@@ -379,6 +382,35 @@ def _belt_params(scene: Scene, arr) -> BeltParams:
     return BeltParams(**{k: arr([row[k] for row in rows]) for k in keys})
 
 
+def _bearing_params(scene: Scene, arr) -> Rollers:
+    """Per-segment roller bearings, in the order of _belt_params; a segment has at least one roller."""
+    rows, kinds = [], []
+    for conveyor in scene.conveyors.values():
+        spans = segment_spans(conveyor, float(geometry.polyline_lengths(conveyor.path)[-1]))
+        for name, seg in conveyor.belt_segments().items():
+            b = seg.bearings
+            start, end = spans[name]
+            kinds.append(b.kind)
+            rows.append(
+                dict(
+                    dynamic_load_rating=b.dynamic_load_rating,
+                    fatigue_load_limit=b.fatigue_load_limit,
+                    mean_diameter=b.mean_diameter,
+                    roller_diameter=b.roller_diameter,
+                    rollers=max(1.0, (end - start) / b.roller_spacing),
+                    contamination=b.contamination,
+                    nu40=b.oil_viscosity_40,
+                    nu100=b.oil_viscosity_100,
+                    temperature_rise=b.temperature_rise,
+                    reliability=b.reliability,
+                    used_before=b.used_before,
+                    wear_per_life=b.wear_per_life,
+                )
+            )
+    keys = [f.name for f in dataclasses.fields(Rollers) if f.name != "kinds"]
+    return Rollers(**{k: arr([row[k] for row in rows]) for k in keys}, kinds=tuple(kinds))
+
+
 def _property(scene: Scene, medium, key: str) -> float:
     value = getattr(medium, key)
     return value if value is not None else getattr(scene.materials[medium.material], key)
@@ -395,11 +427,20 @@ def _face_params(b, arr) -> FaceParams:
 
 
 def running_belts(params: Params) -> BeltState:
-    """Belts at their setpoint speed, empty, the controllers holding exactly the empty-belt drag."""
-    b = params.belts
-    hold = drag_force(b, b.setpoint, jnp.zeros_like(b.setpoint), 0.0) / b.max_force
-    zeros = jnp.zeros_like(b.setpoint)
-    return BeltState(v=b.setpoint, integral=unclip(hold), energy=zeros, charge=zeros, heat=zeros, pending_load=zeros)
+    """Belts at their setpoint speed, empty, the controllers holding exactly the empty-belt drag (with the
+    wear of the bearings' life used before the run)."""
+    zeros = jnp.zeros_like(params.belts.setpoint)
+    b = worn(params, zeros)
+    hold = drag_force(b, b.setpoint, zeros, 0.0) / b.max_force
+    return BeltState(
+        v=b.setpoint,
+        integral=unclip(hold),
+        energy=zeros,
+        charge=zeros,
+        heat=zeros,
+        pending_load=zeros,
+        bearing_use=zeros,
+    )
 
 
 def thermostat_output(layout: Layout, params: Params, T, integral):

@@ -6,7 +6,7 @@ import datetime
 
 import numpy as np
 
-from twin.line import robots
+from twin.line import belts, robots
 from twin.line.picking import steady_throughput
 from twin.model import Layout, Params, State
 
@@ -81,10 +81,37 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
             for k, name in enumerate(c.station_names)
         },
     }
+    now = datetime.datetime.now(datetime.UTC)
+    if layout.segments:
+        metrics["bearings"] = _bearings(layout, params, state, duration, now)
     if layout.robot_arms:
-        now = datetime.datetime.now(datetime.UTC)
         metrics["robots"] = robots.report(layout, params, tallies, state.T, now)
     return metrics
+
+
+def _bearings(layout: Layout, params: Params, state: State, duration: float, now: datetime.datetime) -> dict:
+    """Per segment: its roller bearings' life at the run's mean duty (ISO 281 Lnm), the life used before
+    and after the run, what is left at that duty and when it runs out, and the drag factor it leaves."""
+    this_run = np.asarray(state.belts.bearing_use, float)
+    used = np.asarray(belts.bearing_use(params, state.belts), float)
+    drag = np.asarray(1.0 + belts.worn(params, state.belts.bearing_use).wear + params.belts.wear_rate * duration, float)
+    air = np.asarray(belts.segment_air(layout, state.T), float)
+    out = {}
+    for g, s in enumerate(layout.segments):
+        rate = this_run[g] / (duration / 3600.0)  # life per hour
+        life = 1.0 / rate if rate > 0 else float("inf")
+        remaining = max(1.0 - used[g], 0.0) * life
+        out[s.name] = {
+            "life_h": life,
+            "used_before": float(params.bearings.used_before[g]),
+            "used_this_run": float(this_run[g]),
+            "used": float(used[g]),
+            "remaining_life_h": remaining,
+            "limit_date": robots.date_after(now, remaining) if np.isfinite(remaining) else None,
+            "drag_factor": float(drag[g]),
+            "air_temperature_degC": float(air[g]),
+        }
+    return out
 
 
 def summarise_steady(layout: Layout, params: Params, state: State, info: dict) -> dict:

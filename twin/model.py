@@ -18,6 +18,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from twin.kernels.arm import Arm, Payload
+from twin.kernels.bearing import Rollers
 from twin.kernels.belt import BeltParams
 from twin.kernels.fatigue import Material
 from twin.kernels.pytree import pytree_dataclass
@@ -222,6 +223,7 @@ class Params:
     source_power: Float[Array, " w"]  # W (a `q` in W/m³ is stored as q × the source's rasterised volume)
     source_schedule: tuple[Float[Array, " t"], ...]  # per source: power factor at the layout's times (empty: 1)
     belts: BeltParams  # per segment (g)
+    bearings: Rollers  # per segment (g): the carrying rollers' bearings
     part_spacing: Float[Array, " c"]  # m
     part_mass: Float[Array, " c"]  # kg
     part_c_p: Float[Array, " c"]  # J/(kg·K)
@@ -292,6 +294,8 @@ class BeltState:
     heat: Float[Array, " g"]  # motor losses and drag work given to the air, J
     pending_load: Float[Array, " g"]  # kg added to the next step's load: the part of the last step's
     # entries and picks the load at its start missed or overcounted (twin.line.belts.presence_correction)
+    bearing_use: Float[Array, " g"]  # fraction of the roller bearings' life used in this run (from 0, so
+    # that float32 keeps a step's increment of ~1e-9; Params.bearings.used_before is added where it is read)
 
 
 @pytree_dataclass

@@ -75,7 +75,9 @@ def steady_source(layout: Layout, params: Params, fixed: step_mod.Fixed, belt_st
     """W/m³ acting on the steady field: HVAC, ambient, constant sources and the belts' losses."""
     force, _ = belts.belt_physics.motor_force(params.belts, belt_state.v, belt_state.integral)
     _, _, losses = belts.belt_physics.electrics(params.belts, force, belt_state.v)
-    drag = belts.belt_physics.drag_force(params.belts, belt_state.v, jnp.zeros_like(belt_state.v), 0.0)
+    drag = belts.belt_physics.drag_force(
+        belts.worn(params, belt_state.bearing_use), belt_state.v, jnp.zeros_like(belt_state.v), 0.0
+    )
     return fixed.steady_source + belts.heat_source(layout, losses, drag * belt_state.v, 1.0)
 
 

@@ -221,7 +221,7 @@ def make_step(layout: Layout, solver: Solver, dt: float):
         load = jnp.maximum(
             belts.segment_loads(layout, params, state.parts, state.T.dtype) + state.belts.pending_load, 0.0
         )
-        belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, t, dt, n_sub)
+        belt_state, travel, q_belts = belts.advance(layout, params, state.belts, load, state.T, t, dt, n_sub)
         paced = params.replace(pick_time=fixed.pick_time)  # arm robots pick at their cycle's pace
         parts, tallies, moves = part_flow.advance(layout, paced, state.parts, state.tallies, travel, t, dt)
         pending = belts.presence_correction(layout, params, state.parts.alive, parts, moves, dt)

@@ -7,6 +7,10 @@ part that entered within it loads the next step for the time it already rode, an
 unloads the next for the time it was counted but gone (`presence_correction`). So the time integral of
 the load is exact, and the load — and the motors' energy — moves continuously with the parts' positions
 and entry and pick times (and so with spacing and service times), not by whole parts and whole steps.
+
+The carrying rollers' bearings use their life at the ISO 281 rate of each substep's speed and load in
+the air along the segment (twin.kernels.bearing.life_use_rate); the life used adds to the drag
+(`worn`), so a worn segment draws more power and warms its air a little more.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from twin.kernels import bearing, sampling
 from twin.kernels import belt as belt_physics
-from twin.kernels import sampling
 from twin.model import BeltState, Layout, Params, PartsState
 
 
@@ -90,12 +94,41 @@ def _shares(conveyor, s, length):
     return jnp.where(total > 0, overlap / jnp.where(total > 0, total, 1.0), at.astype(s.dtype))
 
 
-def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float, n_sub: int):
-    """Belts over dt in n_sub substeps: (new state, belt travel per segment (m), heat source W/m³)."""
-    p, h = params.belts, dt / n_sub
+def worn(params: Params, bearing_use) -> belt_physics.BeltParams:
+    """The belts' parameters with the drag factor their bearings' used life adds (before and in the run)."""
+    r = params.bearings
+    return params.belts.replace(wear=params.belts.wear + r.wear_per_life * (r.used_before + bearing_use))
+
+
+def bearing_use(params: Params, belts: BeltState):
+    """(g,) fraction of each segment's bearing life used, before and in this run."""
+    return params.bearings.used_before + belts.bearing_use
+
+
+def segment_air(layout: Layout, T) -> jnp.ndarray:
+    """(g,) °C: the air along each segment, the mean over its drag points."""
+    if not layout.segments:
+        return jnp.zeros(0, T.dtype)
+    idx = jnp.asarray(np.concatenate([s.drag_idx for s in layout.segments]))
+    w = jnp.asarray(np.concatenate([s.drag_w for s in layout.segments]), T.dtype)  # 1/q folded in
+    owner = np.concatenate([np.full(len(s.drag_idx), g) for g, s in enumerate(layout.segments)])
+    return jax.ops.segment_sum(sampling.gather(T, idx, w), jnp.asarray(owner), len(layout.segments))
+
+
+def use_rate(params: Params, v, load, T_air):
+    """(g,) 1/s: the bearings' life used per second at belt speed v carrying `load` kg of parts."""
+    carried = params.belts.belt_mass + load
+    return bearing.life_use_rate(params.bearings, v, carried, T_air, belt_physics.GRAVITY) / 3600.0
+
+
+def advance(layout: Layout, params: Params, belts: BeltState, load, T, t, dt: float, n_sub: int):
+    """Belts over dt in n_sub substeps, their bearings in the air of the field T: (new state, belt travel
+    per segment (m), heat source W/m³)."""
+    p, h = worn(params, belts.bearing_use), dt / n_sub
+    T_air = segment_air(layout, T)
 
     def substep(i, carry):
-        v, z, energy, charge, travel, loss_heat, drag_heat = carry
+        v, z, energy, charge, travel, loss_heat, drag_heat, use = carry
         v, z = belt_physics.substep(p, v, z, load, t + i * h, h)
         force, _ = belt_physics.motor_force(p, v, z)
         current, power, losses = belt_physics.electrics(p, force, v)
@@ -108,14 +141,22 @@ def advance(layout: Layout, params: Params, belts: BeltState, load, t, dt: float
             travel + h * v,
             loss_heat + h * losses,
             drag_heat + h * drag * v,
+            use + h * use_rate(params, v, load, T_air),
         )
 
     zeros = jnp.zeros_like(belts.v)
-    v, z, energy, charge, travel, loss_heat, drag_heat = jax.lax.fori_loop(
-        0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros)
+    v, z, energy, charge, travel, loss_heat, drag_heat, use = jax.lax.fori_loop(
+        0, n_sub, substep, (belts.v, belts.integral, belts.energy, belts.charge, zeros, zeros, zeros, zeros)
     )
-    heat = belts.heat + loss_heat + drag_heat
-    state = BeltState(v=v, integral=z, energy=energy, charge=charge, heat=heat, pending_load=belts.pending_load)
+    state = BeltState(
+        v=v,
+        integral=z,
+        energy=energy,
+        charge=charge,
+        heat=belts.heat + loss_heat + drag_heat,
+        pending_load=belts.pending_load,
+        bearing_use=belts.bearing_use + use,
+    )
     return state, travel, heat_source(layout, loss_heat, drag_heat, dt)
 
 

@@ -255,14 +255,14 @@ def report(layout: Layout, params: Params, tallies: Tallies, T, now: datetime.da
             "base_air_temperature_degC": float(base_temperature(robot, T)),
             "weakest_joint": robot.joints[weakest],
             "remaining_life_h": hours,
-            "limit_date": _date_after(now, hours),
+            "limit_date": date_after(now, hours),
             "warnings": [f"{m} exceeded" for m in exceeded],
             "joints": joints,
         }
     return out
 
 
-def _date_after(now: datetime.datetime, hours: float) -> str | None:
+def date_after(now: datetime.datetime, hours: float) -> str | None:
     """ISO date `hours` after `now`, running around the clock; None past the calendar's end."""
     try:
         return (now + datetime.timedelta(hours=hours)).date().isoformat()

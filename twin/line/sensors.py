@@ -83,6 +83,15 @@ def _motor(which: int):
     return read
 
 
+def _bearing_life(layout, params, state, ctx, s):
+    """h: what a segment's bearings have left at this moment's speed, load and air temperature."""
+    (g,) = s.target
+    load = jnp.maximum(belts.segment_loads(layout, params, state.parts, state.T.dtype) + state.belts.pending_load, 0.0)
+    rate = belts.use_rate(params, state.belts.v, load, belts.segment_air(layout, state.T))[g] * 3600.0
+    left = 1.0 - belts.bearing_use(params, state.belts)[g]
+    return jnp.where(rate > 0, left / jnp.where(rate > 0, rate, 1.0), jnp.inf)
+
+
 def _joint(value: Callable, weakest: Callable):
     """A robot-joint reading: value(robot layout, arm params, duty, state) -> (J,), one joint's entry or,
     for a robot target, `weakest` of them."""
@@ -128,6 +137,18 @@ KINDS: dict[str, Kind] = {
     ),
     "motor_current": Kind("current of a segment's motor", ("A",), SEGMENT, _motor(0)),
     "motor_power": Kind("electrical power of a segment's motor", ("W", "kW"), SEGMENT, _motor(1)),
+    "bearing_life": Kind(
+        "hours a segment's roller bearings have left at this speed, load and air temperature (ISO 281 Lnm)",
+        ("h", "d"),
+        SEGMENT,
+        _bearing_life,
+    ),
+    "bearing_use": Kind(
+        "fraction of a segment's roller bearing life used, from used_before",
+        ("1", "%"),
+        SEGMENT,
+        lambda layout, params, state, ctx, s: belts.bearing_use(params, state.belts)[s.target[0]],
+    ),
     "work_in_progress": Kind(
         "parts on a conveyor",
         ("parts",),

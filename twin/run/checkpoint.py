@@ -47,7 +47,8 @@ from twin.step import Solver
 from twin.time_step import Plan
 
 FORMAT = "twin-checkpoint"
-VERSION = 4  # 2: pick points named pick_point (was station); 3: belts.pending_load; 4: tallies.picks, robot_damage
+VERSION = 5  # 2: pick points named pick_point (was station); 3: belts.pending_load; 4: tallies.picks,
+# robot_damage; 5: belts.bearing_use
 FILE_NAME = "checkpoint.h5"  # in a run directory of `twin simulate`
 TEXT = h5py.string_dtype()
 

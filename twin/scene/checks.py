@@ -374,9 +374,26 @@ def check_conveyor(conveyor: Conveyor, floor: Floor, where: str) -> float:
     _check_segment_lengths(conveyor.segments, length, f"{where}.segments")
     for name, segment in conveyor.segments.items():
         check_motor(segment.motor, floor, f"{where}.segments.{name}.motor")
+        check_bearings(segment.bearings, f"{where}.segments.{name}.bearings")
     _check_speed_limits(conveyor, where)
     _check_stations(conveyor, length, f"{where}.stations")
     return length
+
+
+def check_bearings(b, where: str) -> None:
+    """A base oil thins as it warms, and a bearing's fatigue load limit lies below its dynamic rating."""
+    _require(
+        b.oil_viscosity_100 < b.oil_viscosity_40,
+        f"{where}.oil_viscosity_100",
+        b.oil_viscosity_100,
+        f"must be below oil_viscosity_40 ({b.oil_viscosity_40:g} mm²/s): oils thin as they warm",
+    )
+    _require(
+        b.fatigue_load_limit < b.dynamic_load_rating,
+        f"{where}.fatigue_load_limit",
+        b.fatigue_load_limit,
+        f"must be below dynamic_load_rating ({b.dynamic_load_rating:g} N)",
+    )
 
 
 def _check_stations(conveyor: Conveyor, length: float, where: str) -> None:

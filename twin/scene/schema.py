@@ -283,6 +283,34 @@ class Motor:
 
 
 @dataclass(frozen=True)
+class Bearings:
+    """The bearings of a segment's carrying rollers, rated by ISO 281:2007 (twin.kernels.bearing).
+
+    Every roller turns on two bearings and carries its share of the belt's and the parts' weight.
+    Defaults: a 6204-class deep-groove ball bearing (SKF catalogue: C 13.5 kN, Cu 0.28 kN, 20×47 mm) in
+    an 89 mm idler every 1.2 m, greased with a mineral base oil of 110/11 mm²/s at 40/100 °C (an
+    LGMT 2-class grease), eC 0.5 (slight to typical contamination, ISO 281:2007 Table 13, dm < 100 mm).
+    kind: ball or roller (the life exponent, 3 or 10/3, and aISO's constants).
+    wear_per_life: drag factor added as the bearings use their life: the segment's drag scales by
+    1 + wear + wear_rate·t + wear_per_life·(life used), the life used starting at used_before.
+    """
+
+    kind: Literal["ball", "roller"] = key("ball or roller", default="ball")
+    dynamic_load_rating: float = number("basic dynamic load rating C", "N", gt=0, default=13500.0)
+    fatigue_load_limit: float = number("fatigue load limit Cu", "N", gt=0, default=280.0)
+    mean_diameter: float = number("mean bearing diameter dm", "mm", gt=0, default=33.5)
+    roller_diameter: float = number("roller diameter", "m", gt=0, default=0.089)
+    roller_spacing: float = number("distance between carrying rollers", "m", gt=0, default=1.2)
+    contamination: float = number("contamination factor eC", ge=0, le=1, default=0.5)
+    oil_viscosity_40: float = number("base oil viscosity at 40 °C", "mm²/s", gt=0, default=110.0)
+    oil_viscosity_100: float = number("base oil viscosity at 100 °C", "mm²/s", gt=0, default=11.0)
+    temperature_rise: float = number("bearing temperature above the air", "K", ge=0, default=5.0)
+    reliability: float = number("reliability of the rated life", "%", ge=90, lt=100, default=90.0)
+    used_before: float = number("fraction of the life used before the run", ge=0, default=0.0)
+    wear_per_life: float = number("drag factor added per life used", ge=0, default=1.0)
+
+
+@dataclass(frozen=True)
 class Segment:
     """A stretch of the conveyor path with its own belt and motor, in path order.
 
@@ -291,7 +319,7 @@ class Segment:
     mass_per_length: kg/m, moving mass of belt (both strands) and rollers, reflected to the belt.
     rolling_resistance: μ, drag per carried weight (belt and parts); viscous_drag: N·s/m.
     wear: bearing-wear drag factor at the start (0 new; drag scales by 1 + wear);
-    wear_rate: its drift, 1/h.
+    wear_rate: its drift, 1/h; bearings: the rollers' bearings, whose used life adds to the wear.
     """
 
     length: float | None = number("segment length", "m", gt=0, default=None)
@@ -302,6 +330,7 @@ class Segment:
     wear: float = number("bearing-wear drag factor", ge=0, default=0.0)
     wear_rate: float = number("wear drift", "1/h", ge=0, default=0.0)
     motor: Motor = key("the segment's drive", default_factory=Motor)
+    bearings: Bearings = key("the carrying rollers' bearings", default_factory=Bearings)
 
 
 @dataclass(frozen=True)
@@ -492,6 +521,8 @@ SensorKind = Literal[
     "belt_speed",
     "motor_current",
     "motor_power",
+    "bearing_life",
+    "bearing_use",
     "work_in_progress",
     "throughput",
     "blocked_fraction",
