@@ -5,14 +5,18 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pyvista as pv
 
+from twin.kernels import arm as arm_mod
+from twin.line.robot_build import arm_model
 from twin.model import Layout
-from twin.scene.schema import Scene
+from twin.scene.schema import Robot, Scene
 
 LINE_COLOUR = "white"
 ROBOT_COLOUR = "deepskyblue"
+ARM_COLOUR = "cyan"
 MOTOR_COLOUR = "orange"
 STATION_COLOUR = "magenta"
 SENSOR_COLOUR = "lime"
@@ -79,7 +83,13 @@ def render_field(scene: Scene, layout: Layout, T: np.ndarray, path: Path, title:
         plotter.add_mesh(pv.lines_from_points(pts), color=LINE_COLOUR, line_width=5)
     radius = min(max(0.012 * scene.grid.size[0], 0.2), 0.6) if layout.ndim > 1 else 0.25 * _strip_height(layout)
     for robot in scene.robots.values():
-        plotter.add_mesh(pv.Sphere(radius=radius, center=lifted([robot.base], lift)[0]), color=ROBOT_COLOUR)
+        drawn = robot.arm is not None and layout.ndim > 1
+        centre = lifted([robot.base], lift)[0]
+        plotter.add_mesh(pv.Sphere(radius=radius * (0.4 if drawn else 1.0), center=centre), color=ROBOT_COLOUR)
+        if drawn:  # the arm seen from above, a link from each joint frame's origin to the next
+            chain = lifted(arm_at_grip(scene, robot)[:, :2], lift + 0.01)
+            plotter.add_mesh(pv.lines_from_points(chain), color=ARM_COLOUR, line_width=8)
+            plotter.add_points(chain[1:], color=ARM_COLOUR, point_size=10, render_points_as_spheres=True)
     for conveyor in layout.conveyors:
         for at in conveyor.station_at:
             point = [np.interp(at, conveyor.arc, conveyor.vertices[:, d]) for d in range(layout.ndim)]
@@ -112,6 +122,7 @@ def _add_key(plotter: pv.Plotter, scene: Scene, layout: Layout, has_sensors: boo
         (any(len(c.station_at) for c in layout.conveyors), "station", STATION_COLOUR, "rectangle"),
         (bool(layout.segments), "belt motor", MOTOR_COLOUR, "rectangle"),
         (bool(scene.robots), "robot", ROBOT_COLOUR, "circle"),
+        (layout.ndim > 1 and any(r.arm for r in scene.robots.values()), "arm at its grip pose", ARM_COLOUR, "-"),
         (has_sensors, "sensor", SENSOR_COLOUR, "circle"),
     ]
     labels = [{"label": label, "color": colour, "face": face} for shown, label, colour, face in marks if shown]
@@ -121,6 +132,18 @@ def _add_key(plotter: pv.Plotter, scene: Scene, layout: Layout, has_sensors: boo
         plotter.add_legend(
             labels, bcolor="black", border=True, size=(170 / width, rows), loc="lower left", background_opacity=0.6
         )
+
+
+def arm_at_grip(scene: Scene, robot: Robot) -> np.ndarray:
+    """(n + 1, 3) m: the base and every joint frame's origin of a robot's arm, posed at its grip pose, in
+    hall coordinates (the base frame turned by `heading` about the vertical; z from the base's height)."""
+    arm = arm_model(scene.arms[robot.arm], lambda values: jnp.asarray(np.asarray(values, float)))
+    _, origins = arm_mod.frames(arm, jnp.asarray(np.asarray(robot.waypoints[robot.grip], float)))
+    c, s = np.cos(robot.heading), np.sin(robot.heading)
+    turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    base = np.zeros(3)
+    base[: len(robot.base)] = robot.base
+    return base + np.asarray(origins, float) @ turn.T
 
 
 def _lifted(points, z: float, y: float | None = None) -> np.ndarray:

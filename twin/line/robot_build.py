@@ -75,7 +75,7 @@ def arm_params(scene: Scene, conveyor_part_mass: dict[str, float], dtype) -> tup
         part_mass = robot.payload.mass if robot.payload.mass is not None else conveyor_part_mass[robot.conveyor]
         out.append(
             ArmParams(
-                arm=_arm(model, arr),
+                arm=arm_model(model, arr),
                 ratings=tuple(_rating(j.reducer, arr) for j in joints),
                 materials=tuple(_material(j.member, arr) for j in joints),
                 section_modulus=per_joint(lambda j: j.member.section_modulus),
@@ -100,7 +100,8 @@ def arm_params(scene: Scene, conveyor_part_mass: dict[str, float], dtype) -> tup
     return tuple(out)
 
 
-def _arm(model: ArmModel, arr) -> arm_mod.Arm:
+def arm_model(model: ArmModel, arr) -> arm_mod.Arm:
+    """The kernel's Arm of a scene's arm model, its arrays made by `arr`."""
     joints = list(model.joints.values())
     return arm_mod.Arm(
         dh=arr(model.dh),

@@ -488,7 +488,9 @@ class Robot:
     taking the part at pose `grip` and leaving it at `release`; its cycle is timed to the line's part
     interval at the pick point less `cycle_margin` (a fraction), capped by the joint limits, and that
     cycle is its pick time. payload: the part as held (mass default the conveyor's part mass); tool: the
-    gripper, always carried. damage_so_far: the fraction of each joint's life already used.
+    gripper, always carried. damage_so_far: the fraction of each joint's life already used. heading: the
+    direction of the arm's base x axis on the floor, rad from the hall's x axis towards its y axis
+    (where the picture draws the arm; gravity is along the base z axis whatever the heading).
     """
 
     base: Point = key("base position", "m")
@@ -505,6 +507,7 @@ class Robot:
     tool: Load = key("the gripper, always carried", default_factory=lambda: Load(mass=0.0))
     cycle_margin: float = number("cycle time margin under the line's part interval", ge=0, lt=1, default=0.1)
     damage_so_far: float = number("fraction of each joint's life already used", ge=0, lt=1, default=0.0)
+    heading: float = key("direction of the arm's base x axis, from the hall's x axis", "rad", default=0.0)
 
     @property
     def busy_time(self) -> float:
