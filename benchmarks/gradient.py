@@ -5,10 +5,11 @@
     python benchmarks/gradient.py --out my.json        # default benchmarks/results/gradient.json
     python benchmarks/gradient.py --chunks             # only the checkpoint-schedule curve
 
-For each grid and number of steps N it compiles, ahead of time, the two programs `twin.evaluate` and
+For each grid and number of steps N it compiles, ahead of time, the two run programs `twin.evaluate` and
 `twin.value_and_grad` run (the initial state built from params, the checkpointed rollout, an objective
-that touches every physics), then times them interleaved (`--repeats`, medians and best): forward,
-gradient, their ratio, both compile times and the gradient's scratch memory
+that touches every physics; the time-invariant terms, `twin.step.Fixed`, an input computed once per
+layout, their pullback — a few milliseconds — not timed), then times them interleaved (`--repeats`,
+medians and best): forward, gradient, their ratio, both compile times and the gradient's scratch memory
 (`compiled.memory_analysis().temp_size_in_bytes`), with the fitted exponent of memory against N.
 
 The checkpoint-schedule section sweeps the inner chunk length k of two-level checkpointing at N = 4000
@@ -39,6 +40,7 @@ import numpy as np
 
 import twin
 from twin import gradient, time_loop
+from twin import step as step_mod
 from twin.kernels import thermal
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -81,12 +83,15 @@ def _line(spacing: float | None, precision: str):
 
 def line_case(spacing: float | None, steps: int, precision: str, repeats: int) -> dict:
     layout, params, solver, dt = _line(spacing, precision)
-    forward, forward_compile = _compiled(gradient._program(layout, solver, dt, steps, objective, None), params)
-    grad, grad_compile = _compiled(gradient._program(layout, solver, dt, steps, objective, ()), params)
+    fixed = step_mod.fixed_terms_program(layout, params)  # an input of both programs (twin.gradient)
+    forward, forward_compile = _compiled(
+        gradient._run_program(layout, solver, dt, steps, objective, None), params, fixed
+    )
+    grad, grad_compile = _compiled(gradient._run_program(layout, solver, dt, steps, objective, ()), params, fixed)
     times = {"forward": [], "gradient": []}
     for _ in range(repeats):  # interleaved: background load lands on both alike
-        times["forward"].append(_timed(forward, params))
-        times["gradient"].append(_timed(grad, params))
+        times["forward"].append(_timed(forward, params, fixed))
+        times["gradient"].append(_timed(grad, params, fixed))
     med = {k: statistics.median(v) for k, v in times.items()}
     memory = grad.memory_analysis()
     return {
@@ -110,20 +115,21 @@ def _schedule(schedule: tuple[int, ...] | None):
     default = time_loop.checkpoint_schedule
     if schedule is not None:
         time_loop.checkpoint_schedule = lambda n: schedule
-    gradient._program.cache_clear()
+    gradient._run_program.cache_clear()
     try:
         yield
     finally:
         time_loop.checkpoint_schedule = default
-        gradient._program.cache_clear()
+        gradient._run_program.cache_clear()
 
 
 def schedule_case(steps: int, schedule: tuple[int, ...] | None, precision: str, repeats: int) -> dict:
     """Gradient scratch memory and time on the default grid under one checkpoint schedule."""
     layout, params, solver, dt = _line(None, precision)
+    fixed = step_mod.fixed_terms_program(layout, params)
     with _schedule(schedule):
-        grad, compile_s = _compiled(gradient._program(layout, solver, dt, steps, objective, ()), params)
-        times = [_timed(grad, params) for _ in range(repeats)]
+        grad, compile_s = _compiled(gradient._run_program(layout, solver, dt, steps, objective, ()), params, fixed)
+        times = [_timed(grad, params, fixed) for _ in range(repeats)]
         used = time_loop.checkpoint_schedule(steps)
     return {
         "steps": steps,

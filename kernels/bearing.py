@@ -58,9 +58,15 @@ def life_modification_factor(kappa, contamination_load_ratio, kind: str = BALL):
     bracket_power, f, g = _AISO_POWERS[kind]
     value = None
     for upper, x1, x2, e in reversed(_AISO_CONSTANTS[kind]):
-        inner = 1.0 - (x1 - x2 / kappa**e) ** bracket_power * contamination_load_ratio**f
-        # inner → 0 as the load falls to the fatigue limit: the life grows without bound, held at the cap
-        here = jnp.where(inner > 0.0, 0.1 * jnp.where(inner > 0.0, inner, 1.0) ** (-g), AISO_CAP)
+        base = x1 - x2 / kappa**e  # > 0 in its own κ range; other ranges' may not be: kept from NaN
+        positive = base > 0.0
+        inner = 1.0 - jnp.where(positive, jnp.where(positive, base, 1.0) ** bracket_power, 0.0) * (
+            contamination_load_ratio**f
+        )
+        # inner → 0 as the load falls to the fatigue limit: the life grows without bound, held at the cap.
+        # Held at the inner value where the cap is reached, so inner^(−g) never overflows (float32 would
+        # reach inf there, and 0·inf in the gradient of a capped or unselected branch is NaN).
+        here = 0.1 * jnp.maximum(inner, 0.999 * (AISO_CAP / 0.1) ** (-1.0 / g)) ** (-g)  # just past the cap
         value = here if value is None else jnp.where(kappa < upper, here, value)
     return jnp.minimum(value, AISO_CAP)
 

@@ -36,7 +36,9 @@ def shortest_moves(waypoints, max_speed, max_acceleration):
     """(moves,) s: the shortest minimum-jerk time of each move within the joint limits."""
     delta = jnp.abs(jnp.diff(waypoints, axis=0))
     by_speed = PEAK_SPEED * delta / max_speed[None, :]
-    by_acceleration = jnp.sqrt(PEAK_ACCELERATION * delta / max_acceleration[None, :])
+    squared = PEAK_ACCELERATION * delta / max_acceleration[None, :]
+    moving = squared > 0  # a joint that stays put: time 0, and no infinite slope of √ in the gradient
+    by_acceleration = jnp.where(moving, jnp.sqrt(jnp.where(moving, squared, 1.0)), 0.0)
     return jnp.max(jnp.maximum(by_speed, by_acceleration), axis=1)
 
 

@@ -188,7 +188,13 @@ def damage(material: Material, stress, strength_factor=1.0, counter=rainflow):
     """Miner's sum Σ count/N over the rainflow cycles of a stress history (Pa), differentiable in the
     stresses (the counting is held). `counter`: this module's `rainflow` or its Warp twin,
     `twin.kernels.rainflow_warp.rainflow` (one launch for a whole `vmap`ped batch)."""
-    i, j, count = counter(stress)
+    return counted_damage(material, stress, counter(stress), strength_factor)
+
+
+def counted_damage(material: Material, stress, cycles, strength_factor=1.0):
+    """Miner's sum over `cycles`, the (i, j, count) rows a counter gave for `stress`: smooth in the
+    stresses at the counted indices."""
+    i, j, count = cycles
     a, b = stress[i], stress[j]
     amplitude, mean = 0.5 * jnp.abs(a - b), 0.5 * (a + b)
     counted = (count > 0) & (amplitude > 0)  # padded rows: safe values, so no NaN reaches the gradient

@@ -80,16 +80,22 @@ def life_hours(rating: Rating, T, n, t):
 
 
 def margins(rating: Rating, T, n, t, accelerating) -> dict[str, Float[Array, ""]]:
-    """limit / actual − 1 for each rated limit (negative: exceeded). `accelerating` marks the samples
-    of starts and stops, whose peak is held to the repeated peak torque; every sample to the momentary."""
+    """limit / actual − 1 for each rated limit (negative: exceeded; infinite where the actual value is
+    0, with finite gradients). `accelerating` marks the samples of starts and stops, whose peak is held
+    to the repeated peak torque; every sample to the momentary."""
     exponent = STRAIN_WAVE_EXPONENT if rating.kind == "strain_wave" else CYCLOIDAL_EXPONENT
     peak_start_stop = jnp.max(jnp.where(accelerating, jnp.abs(T), 0.0))
     return {
-        "average_torque": rating.average_torque_limit / equivalent_torque(T, n, t, exponent) - 1.0,
-        "repeated_peak_torque": rating.repeated_peak_torque / peak_start_stop - 1.0,
-        "momentary_peak_torque": rating.momentary_peak_torque / jnp.max(jnp.abs(T)) - 1.0,
-        "max_speed": rating.max_speed / jnp.max(jnp.abs(n)) - 1.0,
+        "average_torque": _margin(rating.average_torque_limit, equivalent_torque(T, n, t, exponent)),
+        "repeated_peak_torque": _margin(rating.repeated_peak_torque, peak_start_stop),
+        "momentary_peak_torque": _margin(rating.momentary_peak_torque, jnp.max(jnp.abs(T))),
+        "max_speed": _margin(rating.max_speed, jnp.max(jnp.abs(n))),
     }
+
+
+def _margin(limit, actual):
+    some = actual > 0
+    return jnp.where(some, limit / jnp.where(some, actual, 1.0) - 1.0, jnp.inf)
 
 
 def temperature_factor(surface_T, reference_T, halving_K):

@@ -49,14 +49,29 @@ def cycle_torques(arm: arm_mod.Arm, samples: Samples, gravity, payload: arm_mod.
     return jax.vmap(one)(samples.q, samples.qd, samples.qdd, carrying)
 
 
-def damage_per_period(material: fatigue.Material, stress, strength_factor=1.0):
-    """Miner's damage of one period of a repeating history: counted from its largest value round to it
-    again, so that every loop closes (ASTM E1049-85's advice for repeated blocks); differentiable in the
-    stresses as `fatigue.damage`."""
+def one_period(stress):
+    """One period of a repeating history (n,) as counted: from its largest value round to it again
+    (n + 1,), so that every loop closes (ASTM E1049-85's advice for repeated blocks)."""
     n = stress.shape[0]
     start = jnp.argmax(jax.lax.stop_gradient(stress))
-    order = (jnp.arange(n + 1, dtype=jnp.int32) + start.astype(jnp.int32)) % n
-    return fatigue.damage(material, stress[order], strength_factor)
+    return stress[(jnp.arange(n + 1, dtype=jnp.int32) + start.astype(jnp.int32)) % n]
+
+
+def damage_per_period(material: fatigue.Material, stress, strength_factor=1.0):
+    """Miner's damage of one period of a repeating history (`one_period`); differentiable in the
+    stresses as `fatigue.damage`."""
+    return fatigue.damage(material, one_period(stress), strength_factor)
+
+
+def member_damage(materials: tuple[fatigue.Material, ...], stress):
+    """(joints,) damage per period of each member's stress history (samples, joints): every joint's
+    period counted in one `vmap`ped call (one counting loop to compile, not one per joint), then each
+    member's S-N curve and mean-stress correction."""
+    periods = jax.vmap(one_period, in_axes=1)(stress)  # (joints, samples + 1)
+    cycles = jax.vmap(fatigue.rainflow)(periods)
+    return jnp.stack(
+        [fatigue.counted_damage(m, periods[j], tuple(c[j] for c in cycles)) for j, m in enumerate(materials)]
+    )
 
 
 class ReferenceWear(NamedTuple):
@@ -84,8 +99,8 @@ def reference_wear(
 ) -> ReferenceWear:
     """Reducer lives, margins and fatigue damage per cycle of every joint, temperature aside."""
     motor_speed = arm.gear_ratio[None, :] * samples.qd * RPM_PER_RAD_S  # input side, r/min
-    lives, torques, speeds, damages, margins = [], [], [], [], []
-    for j, (rating, material) in enumerate(zip(ratings, materials)):
+    lives, torques, speeds, margins = [], [], [], []
+    for j, rating in enumerate(ratings):
         # a cycloidal rating is of output speed: the joint's, not the motor's
         n = motor_speed[:, j] if rating.kind == "strain_wave" else samples.qd[:, j] * RPM_PER_RAD_S
         life, equivalent, mean = reducer.life_hours(rating, torque[:, j], n, samples.duration)
@@ -94,11 +109,8 @@ def reference_wear(
         torques.append(equivalent)
         speeds.append(mean)
         margins.append(jnp.stack([limits[m] for m in MARGINS]))
-        stress = stress_concentration[j] * torque[:, j] / section_modulus[j]
-        damages.append(damage_per_period(material, stress))
-    return ReferenceWear(
-        jnp.stack(lives), jnp.stack(torques), jnp.stack(speeds), jnp.stack(damages), jnp.stack(margins, axis=1)
-    )
+    damages = member_damage(materials, stress_concentration[None, :] * torque / section_modulus[None, :])
+    return ReferenceWear(jnp.stack(lives), jnp.stack(torques), jnp.stack(speeds), damages, jnp.stack(margins, axis=1))
 
 
 def at_temperature(

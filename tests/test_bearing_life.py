@@ -4,6 +4,7 @@ at a tabulated point, the cap, viscosity through its reference points, the life'
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -55,3 +56,31 @@ def test_a_hotter_bearing_lives_shorter():
 
     assert float(life(80.0)) < float(life(50.0))
     assert float(jax.grad(life)(70.0)) < 0.0
+
+
+@pytest.mark.parametrize("kind", [bearing.BALL, bearing.ROLLER])
+def test_aiso_has_finite_gradients_that_match_central_differences_in_every_kappa_range(kind):
+    """Each κ range's branch is evaluated everywhere (jnp.where): the others' must not put NaN into the
+    gradient, at slow rollers' κ ≈ 0.12 as at well-lubricated κ ≈ 3."""
+    f = jax.jit(lambda k, r: bearing.life_modification_factor(k, r, kind))
+    for kappa in (0.12, 0.3, 0.7, 1.5, 3.0):
+        for ratio in (0.01, 0.1, 0.5):
+            k, r = jnp.float64(kappa), jnp.float64(ratio)
+            gk, gr = jax.grad(f, argnums=(0, 1))(k, r)
+            h = 1e-6
+            fd_k = (f(k * (1 + h), r) - f(k * (1 - h), r)) / (2 * h * k)
+            fd_r = (f(k, r * (1 + h)) - f(k, r * (1 - h))) / (2 * h * r)
+            if float(f(k, r)) < bearing.AISO_CAP:
+                assert float(gk) == pytest.approx(float(fd_k), rel=1e-6)
+                assert float(gr) == pytest.approx(float(fd_r), rel=1e-6)
+            else:  # at the cap: flat
+                assert float(gk) == float(gr) == 0.0
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_aiso_gradient_stays_finite_where_its_formula_would_overflow(dtype):
+    """Near the fatigue load limit the formula's inner term → 0 and its −9.3th power overflows float32;
+    capped, the gradient is 0, not 0·inf = NaN."""
+    grad = jax.grad(lambda r: bearing.life_modification_factor(jnp.asarray(4.0, dtype), r))
+    for ratio in (1.5, 1.9, 2.4, 10.0):  # inner from a few 1e-2 down past 0
+        assert np.isfinite(float(grad(jnp.asarray(ratio, dtype))))

@@ -5,6 +5,7 @@ match float64 central differences; a periodic history's count closes every loop.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +14,12 @@ import pytest
 from fixtures import puma560
 from test_duty_cycle import DWELL, MAX_ACCELERATION, MAX_SPEED, WAYPOINTS
 
+import twin
+from twin import gradient
+from twin import step as step_mod
 from twin.kernels import duty_cycle, fatigue, reducer, robot_wear
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GRAVITY = (0.0, 0.0, -9.81)
 PER_MOVE = 16
@@ -141,3 +147,20 @@ def test_a_periodic_count_closes_every_loop():
     for shift in (7, 31, 55):
         rolled = float(robot_wear.damage_per_period(m, jnp.asarray(np.roll(period, shift))))
         assert rolled == pytest.approx(base, rel=1e-13)
+
+
+def test_the_default_duties_have_finite_gradients_in_every_parameter():
+    """Joints that never turn (infinite lives and margins) and joints that stay put in a move (a zero
+    distance under a square root) must not put NaN into any parameter's gradient, even with a zero
+    cotangent on those outputs (a pullback has no symbolic zeros). Through the line's own pullback of
+    the time-invariant terms (twin.gradient), which the gradient tests of the default scene share."""
+    layout, params, _ = twin.build(twin.load_scene(ROOT / "scenes" / "gigafactory_cell.yaml"), jnp.float64)
+    fixed = step_mod.fixed_terms_program(layout, params)
+    cotangent = jax.tree.map(lambda x: jnp.where(jnp.isfinite(x), 1.0, 0.0).astype(x.dtype), fixed)
+    grad = gradient._fixed_pullback(layout, params, cotangent)
+    bad = [
+        jax.tree_util.keystr(path)
+        for path, g in jax.tree_util.tree_leaves_with_path(grad)
+        if not np.all(np.isfinite(np.asarray(g)))
+    ]
+    assert not bad

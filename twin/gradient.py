@@ -6,9 +6,11 @@
 `objective(run) -> scalar` sees a `Run`: the final `State`, every sensor's per-step readings and the
 step times. The initial state is built *from params* inside the differentiated function
 (`twin.build.initial_state`), so gradients see that belts start at their setpoints and the first part's
-travel is the spacing. The whole program — initial state, checkpointed rollout, objective, gradient —
-is jitted once per (layout, solver, plan, objective, parameters differentiated) and kept
-(`PROGRAMS`), so a second call with new parameter values runs without compiling.
+travel is the spacing. The program — initial state, checkpointed rollout, objective, gradient — is
+jitted once per (layout, solver, plan, objective, parameters differentiated) and kept (`PROGRAMS`), so
+a second call with new parameter values runs without compiling; what does not change in time (the
+arm robots' duties among it) is one program per layout that every objective shares, its gradient
+added by its pullback.
 
 The plan (dt and the number of steps) is fixed by the first call for a given duration: an optimiser
 needs one discretisation throughout. Later calls check that dt still keeps the stability bounds of
@@ -152,14 +154,32 @@ def _plan(layout, params, solver, duration, n_steps) -> tuple[float, int]:
 # ---------------------------------------------------------------------------------------------- program
 
 
-@functools.lru_cache(maxsize=PROGRAMS)
 def _program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, objective: Callable, wrt):
-    """The jitted evaluation (wrt None) or value-and-gradient (wrt: selected leaf paths, () all)."""
+    """params -> the evaluation (wrt None) or (value and aux, gradient) (wrt: selected leaf paths, () all).
+
+    What does not change in time (`step_mod.Fixed`, with the arm robots' duties) is computed by its own
+    program, compiled once per layout, and enters the run's program as an input; the gradient reaches
+    params through it by that program's pullback (`_fixed_pullback`), added to the run's own."""
+    run = _run_program(layout, solver, dt, steps, objective, wrt)
+    if wrt is None:
+        return lambda params: run(params, step_mod.fixed_terms_program(layout, params))
+
+    def with_gradient(params: Params):
+        (value, aux), (direct, through_fixed) = run(params, step_mod.fixed_terms_program(layout, params))
+        grad = jax.tree.map(jnp.add, direct, _fixed_pullback(layout, params, through_fixed))
+        return (value, aux), grad if not wrt else _only(grad, wrt)
+
+    return with_gradient
+
+
+@functools.lru_cache(maxsize=PROGRAMS)
+def _run_program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, objective: Callable, wrt):
+    """The jitted (params, fixed) -> evaluation, or value and gradient in both (wrt not None)."""
     run = time_loop.trajectory(step_mod.make_step(layout, solver, dt), dt, steps, checkpointed=True)
 
-    def value(params: Params):
+    def value(params: Params, fixed: step_mod.Fixed):
         state = initial_state(layout, params)
-        final, readings, _ = run(params, state, step_mod.fixed_terms(layout, params), state.t, 0)
+        final, readings, _ = run(params, state, fixed, state.t, 0)
         times = (jnp.arange(1, steps + 1, dtype=jnp.int32).astype(state.t.dtype)) * dt
         out = jnp.asarray(objective(Run(layout, final, readings, times)))
         if out.shape != ():
@@ -173,16 +193,27 @@ def _program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, obj
     if wrt is None:
         return jax.jit(value)
     if not wrt:
-        return jax.jit(jax.value_and_grad(value, has_aux=True))
+        return jax.jit(jax.value_and_grad(value, argnums=(0, 1), has_aux=True))
 
-    def partial(params: Params):
-        fixed = jax.lax.stop_gradient(params)
-        leaves = jax.tree_util.tree_leaves_with_path(params)
-        held = jax.tree_util.tree_leaves(fixed)
-        chosen = [leaf if _path(p) in wrt else hold for (p, leaf), hold in zip(leaves, held)]
-        return value(jax.tree.unflatten(jax.tree.structure(params), chosen))
+    def partial(params: Params, fixed: step_mod.Fixed):  # the leaves not chosen held: no reverse pass for them
+        return value(_only(params, wrt, held=jax.lax.stop_gradient(params)), fixed)
 
-    return jax.jit(jax.value_and_grad(partial, has_aux=True))
+    return jax.jit(jax.value_and_grad(partial, argnums=(0, 1), has_aux=True))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _fixed_pullback(layout: Layout, params: Params, cotangent: step_mod.Fixed) -> Params:
+    """d(objective)/d(params) through `fixed_terms`, given the objective's cotangent of the Fixed terms."""
+    _, pullback = jax.vjp(functools.partial(step_mod.fixed_terms, layout), params)
+    return pullback(cotangent)[0]
+
+
+def _only(params: Params, wrt, held: Params | None = None) -> Params:
+    """params with the leaves outside the paths `wrt` replaced by `held`'s (default zeros)."""
+    leaves = jax.tree_util.tree_leaves_with_path(params)
+    others = jax.tree_util.tree_leaves(held) if held is not None else [jnp.zeros_like(x) for _, x in leaves]
+    chosen = [leaf if _path(p) in wrt else other for (p, leaf), other in zip(leaves, others)]
+    return jax.tree.unflatten(jax.tree.structure(params), chosen)
 
 
 def _checked(value, aux, layout) -> tuple[jax.Array, Status]:

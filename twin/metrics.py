@@ -36,8 +36,9 @@ def to_unit(values: np.ndarray, unit: str) -> np.ndarray:
     return UNIT_CONVERSIONS[unit](values)
 
 
-def summarise(layout: Layout, params: Params, state: State, duration: float) -> dict:
-    """metrics.json content: every number with its unit in the key name."""
+def summarise(layout: Layout, params: Params, state: State, duration: float, robot_duties: tuple = ()) -> dict:
+    """metrics.json content: every number with its unit in the key name; `robot_duties` the arm robots'
+    (twin.step.Fixed.robots)."""
     tallies = state.tallies
     n_in, n_out = int(np.sum(tallies.n_in)), int(np.sum(tallies.n_out))
     on_belt = int(np.sum(state.parts.alive))
@@ -85,7 +86,7 @@ def summarise(layout: Layout, params: Params, state: State, duration: float) -> 
     if layout.segments:
         metrics["bearings"] = _bearings(layout, params, state, duration, now)
     if layout.robot_arms:
-        metrics["robots"] = robots.report(layout, params, tallies, state.T, now)
+        metrics["robots"] = robots.report(layout, params, robot_duties, tallies, state.T, now)
     return metrics
 
 

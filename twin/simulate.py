@@ -180,7 +180,7 @@ def _simulate(
     checkpointing as asked."""
     the_plan = run.plan
     chunk = chunk_program(layout, run.solver, the_plan)
-    fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
+    fixed = step_mod.fixed_terms_program(layout, params)
     robots.check_peaks(layout, fixed.robots)
     if stored is None:
         readings_now = jax.jit(_readings_now, static_argnums=0)(layout, params, initial, fixed)
@@ -223,7 +223,7 @@ def _simulate(
         snapshots=np.stack(so_far.snapshots),
         parts=so_far.parts.table(so_far.state),
     )
-    result.metrics = metrics_mod.summarise(layout, params, so_far.state, run.duration)
+    result.metrics = metrics_mod.summarise(layout, params, so_far.state, run.duration, fixed.robots)
     return result
 
 

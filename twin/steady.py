@@ -98,7 +98,7 @@ def steady_state(layout: Layout, params: Params, state: State, solver: step_mod.
     backward = step_mod.Solver(method="backward_euler", maxiter=solver.maxiter)
     dtype = state.T.dtype
     tol = solver.tol if solver.tol is not None else STEADY_TOL_K[jnp.dtype(dtype).name]
-    fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
+    fixed = step_mod.fixed_terms_program(layout, params)
     source = jax.jit(steady_source, static_argnums=0)(layout, params, fixed, state.belts)
     iterate = jax.jit(functools.partial(_iterate, layout, backward))
     dt, previous, unconverged = DT_START, np.inf, 0
@@ -146,7 +146,7 @@ def simulate_steady(scene: Scene, solver: step_mod.Solver, dtype):
     check_steady(scene)
     layout, params, state = build(scene, dtype)
     state, info = steady_state(layout, params, state, solver)
-    fixed = jax.jit(step_mod.fixed_terms, static_argnums=0)(layout, params)
+    fixed = step_mod.fixed_terms_program(layout, params)
     values = np.asarray(jax.jit(_readings_now, static_argnums=0)(layout, params, state, fixed))
     sensors = {
         s.name: (np.zeros(1), metrics_mod.to_unit(values[j : j + 1], s.unit)) for j, s in enumerate(layout.sensors)

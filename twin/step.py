@@ -89,32 +89,48 @@ jax.tree_util.register_dataclass(
 )
 
 
-def fixed_terms(layout: Layout, params: Params) -> Fixed:
-    """Cell properties, face conductances, the steady exchange terms (with the robots' heat), the
-    heaters' loads and the arm robots' duties."""
+def cell_terms(layout: Layout, params: Params) -> tuple[Float[Array, "*grid"], thermal.Coefficients]:
+    """(k per cell, the field's coefficients): what the stable step needs, without the robots' duties."""
     zone = jnp.asarray(layout.zone_index)
     k_cell = params.zone_k[zone]
     dtype = k_cell.dtype
     g_hvac = RHO_C_AIR * params.hvac_airflow
     sink = jnp.tensordot(g_hvac, jnp.asarray(layout.hvac_shape, dtype), 1)
+    if layout.ambient:
+        sink = sink + params.ambient_h * layout.spacing[0] * layout.spacing[1] / layout.cell_volume  # h / thickness
+    coeffs = thermal.Coefficients(
+        inv_capacity=1.0 / params.zone_rho_c[zone],
+        conductance=thermal.face_conductance(k_cell, layout.spacing_by_axis),
+        sink=sink,
+    )
+    return k_cell, coeffs
+
+
+def fixed_terms(layout: Layout, params: Params) -> Fixed:
+    """Cell properties, face conductances, the steady exchange terms (with the robots' heat), the
+    heaters' loads and the arm robots' duties."""
+    k_cell, coeffs = cell_terms(layout, params)
+    dtype = k_cell.dtype
+    g_hvac = RHO_C_AIR * params.hvac_airflow
     source = jnp.tensordot(g_hvac * params.hvac_supply_T, jnp.asarray(layout.hvac_shape, dtype), 1)
     if layout.ambient:
         g_amb = params.ambient_h * layout.spacing[0] * layout.spacing[1] / layout.cell_volume  # h / thickness
-        sink, source = sink + g_amb, source + g_amb * params.ambient_T
+        source = source + g_amb * params.ambient_T
     constant = [w for w, times in enumerate(layout.source_schedule_time) if times is None]
     if constant:
         shapes = jnp.asarray(layout.source_shape[constant], dtype)
         source = source + jnp.tensordot(params.source_power[jnp.asarray(constant)], shapes, 1)
     duties = robots.duties(layout, params)
     source = source + robots.heat_source(layout, duties, dtype)
-    coeffs = thermal.Coefficients(
-        inv_capacity=1.0 / params.zone_rho_c[zone],
-        conductance=thermal.face_conductance(k_cell, layout.spacing_by_axis),
-        sink=sink,
-    )
     full = (params.heater_power * params.heater_efficiency).reshape(-1, *(1,) * layout.ndim)
     heater_loads = full * jnp.asarray(layout.heater_shape, dtype)
     return Fixed(coeffs, k_cell, source, heater_loads, duties, robots.pick_times(layout, params, duties))
+
+
+# One compiled program per layout for every caller outside a trace: the arm robots' duties (inverse
+# dynamics, rainflow) are most of a default-scene program's compile time, so they compile once here and
+# enter the rollout programs as inputs.
+fixed_terms_program = jax.jit(fixed_terms, static_argnums=0)
 
 
 def boundaries(layout: Layout, params: Params, k_cell, t) -> thermal.Boundaries:

@@ -174,7 +174,7 @@ def rollout(
     dt = _rollout_dt(layout, params, solver)
     if duration is not None:
         dt, n_steps = steps_for(duration, dt)
-    fixed = step_mod.fixed_terms(layout, params)
+    fixed = step_mod.fixed_terms_program(layout, params)
     state, readings, _ = program(layout, solver, dt, n_steps, checkpointed=True)(params, state, fixed, state.t, 0)
     if throw:
         try:

@@ -85,9 +85,9 @@ def _explicit_limit(layout: Layout, params: Params, T_max: float, safety: float)
 
 @functools.partial(jax.jit, static_argnums=0)  # one program per layout, new params or not (run eagerly,
 def _stable_dt(layout: Layout, params: Params, T_max, safety):  # each small operation would compile alone)
-    fixed = step_mod.fixed_terms(layout, params)
-    bcs = step_mod.boundaries(layout, params, fixed.k_cell, 0.0)
-    return thermal.stable_dt(fixed.coeffs, bcs, T_max=T_max, safety=safety)
+    k_cell, coeffs = step_mod.cell_terms(layout, params)
+    bcs = step_mod.boundaries(layout, params, k_cell, 0.0)
+    return thermal.stable_dt(coeffs, bcs, T_max=T_max, safety=safety)
 
 
 def _hottest(params: Params) -> float:

@@ -207,16 +207,16 @@ def carrying_mask(n_poses: int, grip: int, release: int, per_move: int) -> np.nd
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _duties_and_states(layout: Layout, params: Params, T):
-    robot_duties = duties(layout, params)
-    states = tuple(joint_state(r, p, d, T) for r, p, d in zip(layout.robot_arms, params.arms, robot_duties))
-    return robot_duties, states
+def _joint_states(layout: Layout, params: Params, robot_duties: tuple[Duty, ...], T):
+    return tuple(joint_state(r, p, d, T) for r, p, d in zip(layout.robot_arms, params.arms, robot_duties))
 
 
-def report(layout: Layout, params: Params, tallies: Tallies, T, now: datetime.datetime) -> dict:
+def report(
+    layout: Layout, params: Params, robot_duties: tuple[Duty, ...], tallies: Tallies, T, now: datetime.datetime
+) -> dict:
     """metrics.json's `robots` section: per robot its cycle and weakest joint, per joint its torques,
     rated-limit margins, lives, damage and remaining life in the field T; `now` dates the limit."""
-    robot_duties, states = _duties_and_states(layout, params, T)
+    states = _joint_states(layout, params, robot_duties, T)
     out = {}
     for robot, p, d, js in zip(layout.robot_arms, params.arms, robot_duties, states):
         c, r = robot.conveyor, robot.point
