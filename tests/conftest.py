@@ -59,6 +59,6 @@ def _release_compiled_programs_near_the_mapping_limit():
         from twin import gradient, time_loop
 
         time_loop.program.cache_clear()
-        gradient._program.cache_clear()
+        gradient._run_program.cache_clear()
         jax.clear_caches()
         gc.collect()
