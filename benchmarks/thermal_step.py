@@ -26,7 +26,6 @@ import ctypes.util
 import datetime
 import json
 import os
-import platform
 import resource
 import statistics
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import machine  # benchmarks/common.py, beside this script
 from jax import lax
 
 from twin.kernels import thermal as th
@@ -207,25 +207,6 @@ def keep_freed_memory() -> str:
     except (OSError, AttributeError):
         return "system default (no glibc mallopt)"
     return "glibc: freed memory kept (one arena, no mmap, no trim)" if all(done) else "glibc: mallopt refused"
-
-
-def machine() -> dict:
-    model = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "jax_version": jax.__version__,
-        "numpy_version": np.__version__,
-        "jax_backend": jax.default_backend(),
-        "jax_devices": [str(d) for d in jax.devices()],
-    }
 
 
 def main(argv=None) -> dict:
