@@ -159,15 +159,14 @@ def _program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, obj
 
     What does not change in time (`step_mod.Fixed`, with the arm robots' duties) is computed by its own
     program, compiled once per layout, and enters the run's program as an input; the gradient reaches
-    params through it by that program's pullback (`_fixed_pullback`), added to the run's own."""
+    params through it by that program's pullback (`_whole_gradient`), added to the run's own."""
     run = _run_program(layout, solver, dt, steps, objective, wrt)
     if wrt is None:
         return lambda params: run(params, step_mod.fixed_terms_program(layout, params))
 
     def with_gradient(params: Params):
         (value, aux), (direct, through_fixed) = run(params, step_mod.fixed_terms_program(layout, params))
-        grad = jax.tree.map(jnp.add, direct, _fixed_pullback(layout, params, through_fixed))
-        return (value, aux), grad if not wrt else _only(grad, wrt)
+        return (value, aux), _whole_gradient(layout, wrt, params, direct, through_fixed)
 
     return with_gradient
 
@@ -201,11 +200,13 @@ def _run_program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int,
     return jax.jit(jax.value_and_grad(partial, argnums=(0, 1), has_aux=True))
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _fixed_pullback(layout: Layout, params: Params, cotangent: step_mod.Fixed) -> Params:
-    """d(objective)/d(params) through `fixed_terms`, given the objective's cotangent of the Fixed terms."""
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _whole_gradient(layout: Layout, wrt, params: Params, direct: Params, cotangent: step_mod.Fixed) -> Params:
+    """The run's own gradient plus what reaches params through `fixed_terms` (its pullback of the
+    objective's cotangent of the Fixed terms), the leaves outside `wrt` zero (wrt () : all)."""
     _, pullback = jax.vjp(functools.partial(step_mod.fixed_terms, layout), params)
-    return pullback(cotangent)[0]
+    grad = jax.tree.map(jnp.add, direct, pullback(cotangent)[0])
+    return _only(grad, wrt) if wrt else grad
 
 
 def _only(params: Params, wrt, held: Params | None = None) -> Params:

@@ -89,15 +89,22 @@ jax.tree_util.register_dataclass(
 )
 
 
+def _exchange(layout: Layout, params: Params):
+    """(HVAC W/(m³·K) per unit, ambient W/(m³·K) or None): the air's exchange with supply air and ambient."""
+    if not layout.ambient:  # (2D only: the layer's roof and floor)
+        return RHO_C_AIR * params.hvac_airflow, None
+    g_amb = params.ambient_h * layout.spacing[0] * layout.spacing[1] / layout.cell_volume  # h / thickness
+    return RHO_C_AIR * params.hvac_airflow, g_amb
+
+
 def cell_terms(layout: Layout, params: Params) -> tuple[Float[Array, "*grid"], thermal.Coefficients]:
     """(k per cell, the field's coefficients): what the stable step needs, without the robots' duties."""
     zone = jnp.asarray(layout.zone_index)
     k_cell = params.zone_k[zone]
-    dtype = k_cell.dtype
-    g_hvac = RHO_C_AIR * params.hvac_airflow
-    sink = jnp.tensordot(g_hvac, jnp.asarray(layout.hvac_shape, dtype), 1)
-    if layout.ambient:
-        sink = sink + params.ambient_h * layout.spacing[0] * layout.spacing[1] / layout.cell_volume  # h / thickness
+    g_hvac, g_amb = _exchange(layout, params)
+    sink = jnp.tensordot(g_hvac, jnp.asarray(layout.hvac_shape, k_cell.dtype), 1)
+    if g_amb is not None:
+        sink = sink + g_amb
     coeffs = thermal.Coefficients(
         inv_capacity=1.0 / params.zone_rho_c[zone],
         conductance=thermal.face_conductance(k_cell, layout.spacing_by_axis),
@@ -111,10 +118,9 @@ def fixed_terms(layout: Layout, params: Params) -> Fixed:
     heaters' loads and the arm robots' duties."""
     k_cell, coeffs = cell_terms(layout, params)
     dtype = k_cell.dtype
-    g_hvac = RHO_C_AIR * params.hvac_airflow
+    g_hvac, g_amb = _exchange(layout, params)
     source = jnp.tensordot(g_hvac * params.hvac_supply_T, jnp.asarray(layout.hvac_shape, dtype), 1)
-    if layout.ambient:
-        g_amb = params.ambient_h * layout.spacing[0] * layout.spacing[1] / layout.cell_volume  # h / thickness
+    if g_amb is not None:
         source = source + g_amb * params.ambient_T
     constant = [w for w, times in enumerate(layout.source_schedule_time) if times is None]
     if constant:
