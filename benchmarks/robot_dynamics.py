@@ -12,12 +12,16 @@ normal with 1 rad/s and 3 rad/s² spreads), the same for every variant:
 - `twin_float64`, `twin_float32`: `twin.kernels.arm.inverse_dynamics`, `jax.vmap`ped over a chunk of
   `--chunk` samples and `lax.map`ped over the chunks, in one jitted call;
 - `twin_float64_one_vmap`: the same, one `vmap` over every sample (no chunks): how much the chunking buys;
+- `warp_float64_1_thread`, `warp_float64_2_threads`, `warp_float32_2_threads`:
+  `twin.kernels.arm_warp.inverse_dynamics_batch` (the Warp twin of the recursion, one sample per
+  thread, forward only), the batch split across 1 or 2 concurrent CPU launches;
 - `pinocchio_1_thread`, `pinocchio_2_threads`: `pinocchio.rneaInParallel` over a `ModelPool` (C++,
   OpenMP), the samples as the (6, N) column-major arrays it takes.
 
 The JSON (benchmarks/results/robot_dynamics.json; see README.md) holds every time, medians and best
-times, samples/s, `twin_over_pinocchio_2_threads` and the largest torque difference between twin
-(float64) and Pinocchio (`max_abs_diff_Nm`, against the largest torque `max_abs_torque_Nm`).
+times, samples/s, `twin_over_pinocchio_2_threads`, `warp_over_pinocchio_2_threads` and the largest
+torque difference between twin (float64) and Pinocchio (`max_abs_diff_Nm`, against the largest torque
+`max_abs_torque_Nm`), and between Warp and JAX (`max_abs_diff_warp_Nm`, float64).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from common import machine, summary, time_interleaved, write_json  # noqa: E402
 
 from twin.build import build  # noqa: E402
 from twin.kernels import arm as arm_mod  # noqa: E402
+from twin.kernels import arm_warp  # noqa: E402
 from twin.line.robots import GRAVITY, held_load  # noqa: E402
 from twin.scene.files import load_scene  # noqa: E402
 
@@ -66,6 +71,12 @@ def twin_runner(arm, payload, states, dtype, chunk: int | None):
 
     x = jnp.asarray(np.stack(states, axis=1), dtype)  # (N, 3, 6): q, q̇, q̈ per sample
     return lambda: jax.block_until_ready(run(x))
+
+
+def warp_runner(arm, payload, states, dtype, threads: int):
+    """A timed call: torques (N, 6) by the Warp kernel, the batch split across `threads` launches."""
+    q, qd, qdd = (np.ascontiguousarray(s, dtype) for s in states)
+    return lambda: arm_warp.inverse_dynamics_batch(arm, q, qd, qdd, GRAVITY, payload, threads=threads)
 
 
 def pinocchio_model(arm: arm_mod.Arm, payload: arm_mod.Payload):
@@ -131,12 +142,17 @@ def main(argv: list[str] | None = None) -> dict:
         "twin_float64": twin_runner(arm, payload, states, jnp.float64, args.chunk),
         "twin_float32": twin_runner(arm, payload, states, jnp.float32, args.chunk),
         "twin_float64_one_vmap": twin_runner(arm, payload, states, jnp.float64, None),
+        "warp_float64_1_thread": warp_runner(arm, payload, states, np.float64, 1),
+        "warp_float64_2_threads": warp_runner(arm, payload, states, np.float64, 2),
+        "warp_float32_2_threads": warp_runner(arm, payload, states, np.float32, 2),
         "pinocchio_1_thread": pinocchio_runner(model, states, 1),
         "pinocchio_2_threads": pinocchio_runner(model, states, 2),
     }
     ours = np.asarray(runners["twin_float64"]())
     theirs = runners["pinocchio_2_threads"]().T
     ours32 = np.asarray(runners["twin_float32"](), float)
+    warp = runners["warp_float64_2_threads"]()
+    runners["warp_float32_2_threads"]()  # compiled before timing, as the jitted ones are
     times = time_interleaved(runners, args.repeats)
     variants = {name: summary(ts, n_samples, "samples_per_s") for name, ts in times.items()}
     rate = {name: v["samples_per_s"] for name, v in variants.items()}
@@ -149,14 +165,18 @@ def main(argv: list[str] | None = None) -> dict:
         "variants": variants,
         "twin_over_pinocchio_2_threads": rate["twin_float64"] / rate["pinocchio_2_threads"],
         "twin_float32_over_pinocchio_2_threads": rate["twin_float32"] / rate["pinocchio_2_threads"],
+        "warp_over_pinocchio_2_threads": rate["warp_float64_2_threads"] / rate["pinocchio_2_threads"],
+        "warp_1_thread_over_pinocchio_1_thread": rate["warp_float64_1_thread"] / rate["pinocchio_1_thread"],
         "chunked_over_one_vmap": rate["twin_float64"] / rate["twin_float64_one_vmap"],
         "max_abs_torque_Nm": float(np.max(np.abs(theirs))),
         "max_abs_diff_Nm": float(np.max(np.abs(ours - theirs))),
         "max_abs_diff_float32_Nm": float(np.max(np.abs(ours32 - ours))),
+        "max_abs_diff_warp_Nm": float(np.max(np.abs(warp - ours))),
     }
     write_json(args.out, result)
     print(
         f"twin {rate['twin_float64']:.3g} samples/s (float64), {rate['twin_float32']:.3g} (float32); "
+        f"Warp {rate['warp_float64_1_thread']:.3g} (1 thread), {rate['warp_float64_2_threads']:.3g} (2 threads); "
         f"Pinocchio {rate['pinocchio_1_thread']:.3g} (1 thread), {rate['pinocchio_2_threads']:.3g} (2 threads); "
         f"|Δτ| ≤ {result['max_abs_diff_Nm']:.2g} N·m -> {args.out}"
     )

@@ -19,15 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import warp as wp
 
-_initialised = False
-
-
-def _init() -> None:
-    global _initialised
-    if not _initialised:
-        wp.config.quiet = True
-        wp.init()
-        _initialised = True
+from twin.kernels.warp_runtime import init
 
 
 @wp.func
@@ -69,7 +61,7 @@ def _push(
     return wp.vec3i(base, h, w)
 
 
-@wp.kernel
+@wp.kernel(enable_backward=False)  # counting has no gradient: the JAX damage holds it
 def _rainflow_kernel(
     x: wp.array2d(dtype=wp.float64),
     stack: wp.array2d(dtype=wp.int32),
@@ -113,7 +105,7 @@ def _rainflow_kernel(
 def rainflow_batch(series: np.ndarray, device: str = "cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, count) arrays (batch, n) for a (batch, n) float array, zero counts past each series'
     cycles — the layout of `fatigue.rainflow` under `jax.vmap` (count float64, i and j int32)."""
-    _init()
+    init()
     x = np.ascontiguousarray(series, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"rainflow_batch: series must be (batch, samples), got shape {x.shape}")

@@ -88,12 +88,14 @@ def test_robot_dynamics_benchmark_agrees_with_pinocchio(tmp_path):
     pytest.importorskip("pinocchio")
     result = run_script("robot_dynamics", tmp_path / "robot_dynamics.json", "--quick", "--repeats", "1")
     want = {"twin_float64", "twin_float32", "twin_float64_one_vmap", "pinocchio_1_thread", "pinocchio_2_threads"}
+    want |= {"warp_float64_1_thread", "warp_float64_2_threads", "warp_float32_2_threads"}
     assert set(result["variants"]) == want
     assert all(v["samples_per_s"] > 0 and len(v["times_s"]) == 1 for v in result["variants"].values())
     assert result["max_abs_torque_Nm"] > 100.0  # the states load the arm
     assert result["max_abs_diff_Nm"] <= RNEA_VS_PINOCCHIO_NM
     assert result["max_abs_diff_float32_Nm"] <= RNEA_FLOAT32_NM
-    assert result["twin_over_pinocchio_2_threads"] > 0
+    assert result["max_abs_diff_warp_Nm"] <= RNEA_VS_PINOCCHIO_NM
+    assert result["twin_over_pinocchio_2_threads"] > 0 and result["warp_over_pinocchio_2_threads"] > 0
 
 
 def test_rainflow_benchmark_counts_as_the_packages_do(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from test_fatigue import ASTM_HISTORY, ASTM_TABLE, _table
 from tolerances import DTYPES
 
-from twin.kernels import fatigue, rainflow_warp
+from twin.kernels import fatigue, rainflow_warp, warp_runtime
 
 
 def _random_series(kind: str, n_series: int = 5000, length: int = 150) -> np.ndarray:
@@ -72,7 +72,7 @@ def test_short_and_flat_series():
 def test_warp_on_the_gpu_equals_the_reference():
     import warp as wp
 
-    rainflow_warp._init()
+    warp_runtime.init()
     if not wp.is_cuda_available():
         pytest.skip("no CUDA device")
     for kind in ("random_walk", "white", "integers"):
