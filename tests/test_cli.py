@@ -33,7 +33,7 @@ def errors(stderr: str) -> list[str]:
 
 def run_dirs(root, kind: str = "simulate") -> list:
     """outputs/simulate/DATE/TIME, or outputs/multirun/DATE/TIME/N."""
-    pattern = "*/*" if kind == "simulate" else "*/*/*"
+    pattern = "*/*/*" if kind == "multirun" else "*/*"
     return sorted(p for p in (root / "outputs" / kind).glob(pattern) if p.is_dir())
 
 
@@ -126,6 +126,17 @@ BAD_INPUTS = [
         "simulation: temperature field became non-finite at t = ",
         id="non-finite-run",
     ),
+    pytest.param(
+        ["record", "record.dropouts=1.5"],
+        "record.dropouts: 1.5 — probability that a stored sample is lost must be in [0, 1)",
+        id="record-dropouts",
+    ),
+    pytest.param(
+        ["record", "+record.sensors.nope.noise_sd=0.1"],
+        "record.sensors.nope: None — no such sensor in the scene",
+        id="record-unknown-sensor",
+    ),
+    pytest.param(["record", "record.start=soon"], "record.start: 'soon' — not an ISO 8601 time", id="record-start"),
 ]
 
 
@@ -141,6 +152,21 @@ def test_bad_input_is_one_line_exit_2_and_no_run_dir(tmp_path, args, expected):
     assert run_dirs(tmp_path) == []
     outputs = tmp_path / "outputs"
     assert not outputs.exists() or [p for p in outputs.rglob("*") if p.is_file()] == []
+
+
+def test_record_writes_telemetry_the_reader_accepts(tmp_path):
+    from twin.telemetry import files
+
+    (tmp_path / "my_line.yaml").write_text(yaml.safe_dump(small_line()))
+    args = ["record", "scene=my_line.yaml", "duration=60", "progress=false", "record.start=2026-03-02T06:00:00Z"]
+    proc = twin(tmp_path, *args, "record.noise=0.02", "record.deadband=1")
+    assert proc.returncode == 0, proc.stderr
+    (run,) = run_dirs(tmp_path, "record")
+    assert f"wrote {run}/telemetry.h5" in proc.stdout
+    telemetry = files.read(run / "telemetry.h5")
+    assert telemetry.scene == "small_line" and telemetry.start.isoformat() == "2026-03-02T06:00:00+00:00"
+    assert {"tc", "w"} <= set(telemetry.sensors) and telemetry.sensors["w"].unit == "kW"
+    assert "twin record: warning: sensor 'p1' has no defined reading" in proc.stderr  # no pick in 60 s
 
 
 def test_help_exits_0(tmp_path):

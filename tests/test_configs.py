@@ -126,3 +126,14 @@ def test_a_bad_run_value_reads_the_same_from_python_and_the_command_line(overrid
     with pytest.raises(twin.TwinInputError) as from_config:
         simulate_config(_compose([override]))
     assert str(from_python.value) == str(from_config.value) == line
+
+
+def test_the_record_config_composes_with_the_recorders_defaults():
+    """conf/record.yaml validates, and its record block says what twin.telemetry.record.Recording does."""
+    from twin.run.config import record_config
+    from twin.telemetry.record import Recording
+
+    args = cli._register_scenes([])
+    with initialize_config_module("twin.conf", version_base=None):
+        data = OmegaConf.to_container(compose(config_name="record", overrides=args), resolve=True)
+    assert record_config(data).record == Recording()

@@ -121,3 +121,17 @@ def test_run_key_tables_match_the_settings():
         assert row["unit"] == _unit(f), f"{key}: unit"
         problem = _default_problem(f, row["default"]) if check_default else None
         assert problem is None, f"{key}: {problem}"
+
+
+@pytest.mark.parametrize("heading, cls", [("Record keys", "Recording"), ("Per-sensor keys", "SensorRecording")])
+def test_record_key_tables_match_the_settings(heading, cls):
+    """docs/telemetry.md: every `record.*` key with the unit and default of twin.telemetry.record's fields."""
+    from twin.telemetry import record
+
+    tables = key_tables(DOCS / "telemetry.md")
+    rows = tables[next(h for h in tables if h.startswith(heading))]
+    fields = {f.name: f for f in dataclasses.fields(getattr(record, cls))}
+    assert set(rows) == set(fields)
+    for key, row in rows.items():
+        assert row["unit"] == _unit(fields[key]), f"{key}: unit"
+        assert _default_problem(fields[key], row["default"]) is None, key

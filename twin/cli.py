@@ -1,4 +1,4 @@
-"""The `twin` command: `twin simulate [overrides]` (Hydra). The only module that sees a DictConfig.
+"""The `twin` command: `twin simulate|record [overrides]` (Hydra). The only module that sees a DictConfig.
 
 Bad input ends with one line on stderr naming the key path and exit status 2, no traceback, and no
 run directory left behind.
@@ -29,11 +29,14 @@ from twin.errors import DeprecatedKeyWarning, TwinInputError
 from twin.run import atomic_files, checkpoint, interrupt
 from twin.run import dirs as run_dirs
 from twin.scene.plausibility import PlausibilityWarning
+from twin.telemetry.record import RecordingWarning
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
 
 commands:
   simulate   run a scene and write results.h5, metrics.json and final_field.png into the run directory
+  record     run a scene and write what its sensors would have recorded: telemetry.h5 (noise, jitter,
+             historian deadband, dropouts, bad samples, clock offset as configured)
 
 examples:
   twin simulate                                       # the default scene, one hour of line time
@@ -42,7 +45,9 @@ examples:
   twin simulate -m scene.conveyors.main.speed=0.015,0.02,0.025
   twin simulate resume=outputs/simulate/DATE/TIME     # continue a run from its last checkpoint
   twin simulate --cfg job                             # print the composed config and exit
-Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files)."""
+  twin record duration=7200 record.noise=0.02 record.deadband=1 record.start=2026-03-02T06:00:00Z
+Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files),
+docs/telemetry.md (telemetry files, twin record)."""
 
 
 INPUT_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)  # the user's folder
@@ -58,7 +63,7 @@ def _warnings_on_one_line(command: str) -> None:
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, (PlausibilityWarning, DeprecatedKeyWarning)):
+        if issubclass(category, (PlausibilityWarning, DeprecatedKeyWarning, RecordingWarning)):
             print(f"twin {command}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
@@ -103,7 +108,7 @@ def _precheck(command: str, overrides: list[str]) -> None:
         for probe in probes:
             with initialize_config_module("twin.conf", version_base=None):
                 data = OmegaConf.to_container(compose(config_name=command, overrides=probe), resolve=True)
-            _validate(data)
+            VALIDATE[command](data)
     except (HydraException, OmegaConfBaseException) as err:
         _fail(command, _one_line(err))
     except TwinInputError as err:
@@ -140,7 +145,7 @@ def _sweep_probes(overrides: list[str]) -> list[list[str]]:
     return probes
 
 
-def _validate(data: dict) -> None:
+def _validate_simulate(data: dict) -> None:
     from twin.run.config import simulate_config
     from twin.scene.convert import scene_from_mapping
     from twin.simulate import check_plan
@@ -155,6 +160,22 @@ def _validate(data: dict) -> None:
         run.device,
         run.limits,
     )
+
+
+def _validate_record(data: dict) -> None:
+    from twin.run.config import record_config
+    from twin.scene.convert import scene_from_mapping
+    from twin.simulate import check_plan
+    from twin.telemetry.record import check
+
+    run = record_config(data)
+    scene = scene_from_mapping(data["scene"])
+    check(run.record, scene)
+    check_plan(scene, run.duration, run.solver, run.precision, RECORD_CHUNK_S, run.device, run.limits)
+
+
+VALIDATE = {"simulate": _validate_simulate, "record": _validate_record}
+RECORD_CHUNK_S = 300.0  # s of line time per compiled chunk (and progress update) of a recorded run
 
 
 def _look_before(command: str, overrides: list[str]) -> None:
@@ -239,6 +260,40 @@ def _simulate(cfg: DictConfig) -> None:
     _finish(result, _RUN_DIR, data, run.render)
 
 
+@hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="record")
+def _record(cfg: DictConfig) -> None:
+    from twin.run.config import record_config
+    from twin.scene.convert import scene_from_mapping
+    from twin.simulate import simulate
+    from twin.telemetry import files as telemetry_files
+    from twin.telemetry.record import record
+
+    global _RUN_DIR
+    _RUN_DIR = Path(HydraConfig.get().runtime.output_dir)
+    logging.getLogger("jax").setLevel(logging.WARNING)
+    data = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        run = record_config(data)
+        compile_cache.use(run.compile_cache)
+        scene = scene_from_mapping(data["scene"])
+        chunk = min(RECORD_CHUNK_S, run.duration)
+        result = simulate(scene, run.duration, run.solver, run.precision, chunk, run.progress, run.device, run.limits)
+        telemetry = record(result, run.record)
+    except TwinInputError as err:
+        _discard_run_dir()
+        _fail("record", err)
+    path = _RUN_DIR / "telemetry.h5"
+    try:
+        telemetry_files.write(path, telemetry)
+    except OSError as err:
+        _cannot_write("telemetry.h5", _RUN_DIR, err, "record")
+    samples = sum(s.t.size for s in telemetry.sensors.values())
+    print(
+        f"twin record: {scene.name}, {run.duration / 3600:.2f} h of line time: {len(telemetry.sensors)} sensors, "
+        f"{samples} samples from {telemetry.start.isoformat()}\n  wrote {path}"
+    )
+
+
 def _finish(result, run_dir: Path, config: dict, render: bool) -> None:
     """Write the run files (the checkpoint, superseded, goes) and say what the run did."""
     from twin.run.files import write_run
@@ -251,14 +306,14 @@ def _finish(result, run_dir: Path, config: dict, render: bool) -> None:
     _report(result, run_dir)
 
 
-def _cannot_write(what: str, run_dir: Path, err: OSError) -> None:
+def _cannot_write(what: str, run_dir: Path, err: OSError, command: str = "simulate") -> None:
     """A write failed: remove what this command made but a checkpoint written before (to resume once
     there is room), one line, exit 1 (a full or failing disk is a fault, not bad input) or 2 (a folder
     the user cannot write)."""
     kept = _keep_checkpoint()
     reason = " ".join(str(err.strerror or err).split())
     print(
-        f"twin simulate: error: cannot write {what} in {run_dir}: {reason}" + (f"; {kept}" if kept else ""),
+        f"twin {command}: error: cannot write {what} in {run_dir}: {reason}" + (f"; {kept}" if kept else ""),
         file=sys.stderr,
     )
     sys.exit(2 if err.errno in INPUT_ERRNOS else 1)
@@ -379,7 +434,7 @@ def _report_steady(result, m: dict) -> None:
         )
 
 
-COMMANDS = {"simulate": _simulate}
+COMMANDS = {"simulate": _simulate, "record": _record}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,34 +6,18 @@ import datetime
 
 import numpy as np
 
+from twin import units
 from twin.line import belts, robots
 from twin.line.picking import steady_throughput
 from twin.model import Layout, Params, State
 
 JOULES_PER_KWH = 3.6e6
-UNIT_CONVERSIONS = {
-    "degC": lambda v: v,
-    "K": lambda v: v + 273.15,
-    "W": lambda v: v,
-    "kW": lambda v: v / 1e3,
-    "1": lambda v: v,
-    "%": lambda v: v * 100.0,
-    "m/s": lambda v: v,
-    "m/min": lambda v: v * 60.0,
-    "A": lambda v: v,
-    "parts": lambda v: v,
-    "parts/h": lambda v: v,  # throughput is computed in parts/h
-    "parts/min": lambda v: v / 60.0,
-    "Nm": lambda v: v,
-    "kNm": lambda v: v / 1e3,
-    "h": lambda v: v,  # lives are read in hours
-    "d": lambda v: v / 24.0,
-}
 
 
 def to_unit(values: np.ndarray, unit: str) -> np.ndarray:
-    """SI values (°C, W, fraction, m/s, A; parts, parts/h) in the sensor's configured unit."""
-    return UNIT_CONVERSIONS[unit](values)
+    """Values in the twin's units (°C, W, fraction, m/s, A; parts, parts/h; h of life) in the sensor's
+    configured unit (twin.units)."""
+    return units.from_twin(values, unit)
 
 
 def summarise(layout: Layout, params: Params, state: State, duration: float, robot_duties: tuple = ()) -> dict:

@@ -59,6 +59,9 @@ class Result:
     snapshots: np.ndarray  # (n, *grid) °C
     metrics: dict = field(default_factory=dict)
     parts: dict[str, np.ndarray] = field(default_factory=dict)  # the per-part table, twin.run.parts_log.COLUMNS
+    # every sensor at every step, in SI, layout order: (step times (steps+1,), readings (steps+1, sensors));
+    # None for a steady solve. What `sensors` samples, and what a recording samples at its own times.
+    readings: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def simulate(
@@ -222,6 +225,7 @@ def _simulate(
         snapshot_times=np.asarray(so_far.snapshot_times),
         snapshots=np.stack(so_far.snapshots),
         parts=so_far.parts.table(so_far.state),
+        readings=(times, series),
     )
     result.metrics = metrics_mod.summarise(layout, params, so_far.state, run.duration, fixed.robots)
     return result

@@ -230,14 +230,27 @@ def samples(sensor: SensorLayout, times: np.ndarray, series: np.ndarray, duratio
     """(t, values in SI) of one sensor at its sample times k·period, from its readings at the steps'
     `times` (s)."""
     t = np.arange(0.0, duration + 1e-9 * duration, sensor.period)
+    return t, samples_at(sensor, t, times, series)
+
+
+def samples_at(sensor: SensorLayout, t: np.ndarray, times: np.ndarray, series: np.ndarray) -> np.ndarray:
+    """Values in SI of one sensor at increasing sample times `t` (s, any spacing), from its readings at
+    the steps' `times`: interpolated, held since the last step, or a rate or fraction over the interval
+    since the sample before (the first: one period before it, from the run's start)."""
     how = KINDS[sensor.kind].series
     if how == LINEAR:
-        return t, np.interp(t, times, series)
+        return np.interp(t, times, series)
+    before = np.concatenate([t[:1] - sensor.period, t[:-1]])
     if how == FRACTION:
-        total = np.interp(t, times, series)
-        return t, np.diff(total, prepend=total[:1]) / sensor.period
-    held = series[np.searchsorted(times, t + 1e-9 * max(duration, 1.0), side="right") - 1]
-    return t, held if how == HELD else np.diff(held, prepend=held[:1]) * 3600.0 / sensor.period
+        return (np.interp(t, times, series) - np.interp(before, times, series)) / (t - before)
+    eps = 1e-9 * max(float(times[-1]), 1.0)
+
+    def held(at):
+        return series[np.clip(np.searchsorted(times, at + eps, side="right") - 1, 0, None)]
+
+    if how == HELD:
+        return held(t)
+    return (held(t) - held(before)) * 3600.0 / (t - before)
 
 
 def resolve(kind: str, target: str | None, scene: Scene, where: str) -> tuple[int, ...]:

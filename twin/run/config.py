@@ -1,4 +1,5 @@
-"""Typed run settings of `twin simulate` (everything in conf/simulate.yaml but the scene), validated.
+"""Typed run settings of `twin simulate` and `twin record` (everything in conf/simulate.yaml and
+conf/record.yaml but the scene), validated.
 
 The fields carry their meaning, unit and allowed range (`twin.scene.schema.key` / `number`) and are
 checked by the scene's converter (`twin.scene.convert`), as `Solver` and `Limits` check theirs: one check
@@ -18,6 +19,7 @@ from twin.run.size import Limits
 from twin.scene import convert
 from twin.scene.schema import key, number
 from twin.step import Solver
+from twin.telemetry.record import Recording
 
 Precision = Literal[tuple(PRECISIONS)]
 Device = Literal[DEVICES]
@@ -59,3 +61,21 @@ def from_mapping(cls, data: Any, key: str, expected: str):
 def simulate_config(data: Mapping[str, Any]) -> SimulateConfig:
     """Check the run keys of a composed config (all but `scene`); names the key of the first bad value."""
     return convert.from_mapping(SimulateConfig, {k: v for k, v in data.items() if k != "scene"}, "")
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    duration: float = number("simulated line time", "s", gt=0)
+    precision: Precision = key("floating-point precision")
+    progress: bool = key("progress bar on the terminal")
+    device: Device = key("where JAX runs")
+    solver: Solver = key("thermal time stepping")
+    record: Recording = key("how the sensors are recorded", default_factory=Recording)
+    overwrite: bool = key("write over another run's files", default=False)
+    compile_cache: bool = key("keep compiled programs in the per-user cache", default=True)
+    limits: Limits = key("size limits of a run", default_factory=Limits)
+
+
+def record_config(data: Mapping[str, Any]) -> RecordConfig:
+    """Check the keys of a composed `twin record` config (all but `scene`)."""
+    return convert.from_mapping(RecordConfig, {k: v for k, v in data.items() if k != "scene"}, "")

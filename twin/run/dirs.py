@@ -22,6 +22,7 @@ RUN_FILES = (
     "metrics.json",
     "final_field.png",
     "checkpoint.h5",
+    "telemetry.h5",
     ".hydra",
 )  # a run's record in its directory
 
