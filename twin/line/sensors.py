@@ -235,14 +235,14 @@ def samples(sensor: SensorLayout, times: np.ndarray, series: np.ndarray, duratio
 
 def samples_at(sensor: SensorLayout, t: np.ndarray, times: np.ndarray, series: np.ndarray) -> np.ndarray:
     """Values in SI of one sensor at increasing sample times `t` (s, any spacing), from its readings at
-    the steps' `times`: interpolated, held since the last step, or a rate or fraction over the interval
-    since the sample before (the first: one period before it, from the run's start)."""
+    the steps' `times`: interpolated, held since the last step, or a rate or fraction over the period
+    before each sample (from the run's start for a sample within its first period)."""
     how = KINDS[sensor.kind].series
     if how == LINEAR:
         return np.interp(t, times, series)
-    before = np.concatenate([t[:1] - sensor.period, t[:-1]])
+    before = t - sensor.period
     if how == FRACTION:
-        return (np.interp(t, times, series) - np.interp(before, times, series)) / (t - before)
+        return (np.interp(t, times, series) - np.interp(before, times, series)) / sensor.period
     eps = 1e-9 * max(float(times[-1]), 1.0)
 
     def held(at):
@@ -250,7 +250,7 @@ def samples_at(sensor: SensorLayout, t: np.ndarray, times: np.ndarray, series: n
 
     if how == HELD:
         return held(t)
-    return (held(t) - held(before)) * 3600.0 / (t - before)
+    return (held(t) - held(before)) * 3600.0 / sensor.period
 
 
 def resolve(kind: str, target: str | None, scene: Scene, where: str) -> tuple[int, ...]:

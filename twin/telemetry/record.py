@@ -2,7 +2,7 @@
 
 Each scene sensor is sampled at its own times — its period, each time moved by up to ±jitter/2 of a
 period — from the run's per-step readings (`twin.line.sensors.samples_at`: interpolated, held, or a
-rate or fraction over the interval since the sample before). Then, in this order and from one seeded
+rate or fraction over the period before it). Then, in this order and from one seeded
 generator per sensor:
 
 1. noise: Gaussian, σ = `noise` × |value| in the twin's unit of the quantity (°C, W, A, m/s, …), or a
