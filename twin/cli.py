@@ -37,6 +37,8 @@ commands:
   simulate   run a scene and write results.h5, metrics.json and final_field.png into the run directory
   record     run a scene and write what its sensors would have recorded: telemetry.h5 (noise, jitter,
              historian deadband, dropouts, bad samples, clock offset as configured)
+  telemetry  `twin telemetry import FILE.csv tags=TAGS.yaml [out=telemetry.h5]`: a historian's CSV
+             export (wide, tall, InfluxDB) as a telemetry file, by a YAML tag map (no Hydra)
 
 examples:
   twin simulate                                       # the default scene, one hour of line time
@@ -46,8 +48,9 @@ examples:
   twin simulate resume=outputs/simulate/DATE/TIME     # continue a run from its last checkpoint
   twin simulate --cfg job                             # print the composed config and exit
   twin record duration=7200 record.noise=0.02 record.deadband=1 record.start=2026-03-02T06:00:00Z
+  twin telemetry import line1.csv tags=line1_tags.yaml out=line1.h5 time_zone=Europe/Berlin
 Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files),
-docs/telemetry.md (telemetry files, twin record)."""
+docs/telemetry.md (telemetry files, twin record, twin telemetry import)."""
 
 
 INPUT_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)  # the user's folder
@@ -443,8 +446,12 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         return
     command, rest = args[0], args[1:]
+    if command == "telemetry":  # a plain command: no scene, no Hydra, no run directory
+        _telemetry(rest)
+        return
     if command not in COMMANDS:
-        print(f"twin: error: unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        known = ", ".join([*COMMANDS, "telemetry"])
+        print(f"twin: error: unknown command {command!r}; commands: {known}", file=sys.stderr)
         sys.exit(2)
     interrupt.exit_promptly_on_interrupt(command)
     _warnings_on_one_line(command)
@@ -482,6 +489,75 @@ def _run_hydra(command: str) -> None:
     except (HydraException, OmegaConfBaseException) as err:
         _discard_run_dir()
         _fail(command, _one_line(err))
+
+
+TELEMETRY_USAGE = """usage: twin telemetry import FILE.csv tags=TAGS.yaml [out=telemetry.h5] [overwrite=true]
+                             [KEY=VALUE ...]
+
+Reads a historian's CSV export (wide, tall or InfluxDB annotated CSV) by the tag map TAGS.yaml and writes
+a telemetry file (default telemetry.h5; an existing one only with overwrite=true). KEY=VALUE sets a
+top-level key of the tag map: format, time_zone, time_format, quality, start, duplicates, delimiter,
+influx_tag, scene. Reference: docs/telemetry.md."""
+
+
+def _telemetry(args: list[str]) -> None:
+    """`twin telemetry import FILE.csv tags=TAGS.yaml [out=..] [overwrite=..] [KEY=VALUE ..]`: a historian's
+    CSV export as a telemetry file (twin.telemetry.historian), written whole or not at all."""
+    from twin.telemetry import files as telemetry_files
+    from twin.telemetry import historian
+
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(TELEMETRY_USAGE)
+        return
+    command = "telemetry import"
+    interrupt.exit_promptly_on_interrupt(command)
+    try:
+        source, out, settings = _import_arguments(args)
+        with warnings.catch_warnings(record=True) as caught:  # shown after a success: an error is one line
+            warnings.simplefilter("always", historian.HistorianWarning)
+            tag_map = historian.read_tag_map(settings.pop("tags"), settings)
+            telemetry = historian.read(source, tag_map)
+    except TwinInputError as err:
+        _fail(command, err)
+    for warning in caught:
+        print(f"twin {command}: warning: {warning.message}", file=sys.stderr)
+    try:
+        telemetry_files.write(out, telemetry)
+    except OSError as err:
+        reason = " ".join(str(err.strerror or err).split())
+        print(f"twin {command}: error: cannot write {out}: {reason}", file=sys.stderr)
+        sys.exit(2 if err.errno in INPUT_ERRNOS else 1)
+    series = telemetry.sensors.values()
+    span = max(float(s.t[-1]) for s in series) - min(float(s.t[0]) for s in series)
+    n, samples = len(series), sum(s.t.size for s in series)
+    print(
+        f"twin {command}: {n} sensor{'s' * (n != 1)}, {samples} sample{'s' * (samples != 1)} over "
+        f"{f'{span / 3600:.2f} h' if span >= 3600 else f'{span:.3g} s'} from {telemetry.start.isoformat()}: wrote {out}"
+    )
+
+
+def _import_arguments(args: list[str]) -> tuple[Path, Path, dict[str, str]]:
+    """(the export, the output file, the tag-map settings with `tags`) of `import FILE key=value ...`; an
+    existing output file is refused unless overwrite=true."""
+    from twin.errors import MISSING
+    from twin.scene.files import parse_yaml
+
+    usage = "twin telemetry import FILE.csv tags=TAGS.yaml [out=telemetry.h5]"
+    if args[0] != "import":
+        raise TwinInputError("twin telemetry", args[0], f"unknown subcommand; {usage}")
+    sources = [a for a in args[1:] if "=" not in a]
+    settings = dict(a.split("=", 1) for a in args[1:] if "=" in a)
+    if len(sources) != 1:
+        raise TwinInputError("twin telemetry import", sources, f"give one historian export: {usage}")
+    if "tags" not in settings:
+        raise TwinInputError("tags", MISSING, f"required: the tag map (docs/telemetry.md): {usage}")
+    out = Path(settings.pop("out", "telemetry.h5"))
+    overwrite = values.flag(parse_yaml(settings.pop("overwrite", "false"), "overwrite"), "overwrite")
+    if out.is_dir() or not out.parent.is_dir():
+        raise TwinInputError("out", str(out), "give a file in an existing folder")
+    if out.exists() and not overwrite:
+        raise TwinInputError("out", str(out), "exists: give another out= or overwrite=true")
+    return Path(sources[0]), out, settings
 
 
 if __name__ == "__main__":
