@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import twin
-from twin.calibrate.unknowns import locate, with_values
+from twin.calibrate.unknowns import locate, set_at, with_values
 from twin.errors import TwinInputError
 from twin.scene.files import read_scene_mapping, scene_file
 
@@ -34,11 +34,7 @@ def _scene() -> dict:
 
 def _set(data: dict, path: str, value) -> dict:
     data = copy.deepcopy(data)
-    node = data
-    *parents, last = path.split(".")
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    node[int(last) if isinstance(node, list) else last] = value
+    set_at(data, path, value)
     return data
 
 
@@ -77,3 +73,19 @@ def test_what_cannot_be_fitted_is_refused_at_its_key(path, phrase):
     with pytest.raises(TwinInputError) as err:
         locate(_scene(), path)
     assert err.value.where == f"scene.{path}" and phrase in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [("conveyors.main.segments.oven.viscous_drag", 65.0), ("conveyors.main.segments.oven.bearings.used_before", 0.3)],
+)
+def test_a_value_left_at_its_default_is_an_unknown_too(path, value):
+    """Keys the file does not write (the schema's defaults; a whole section, `bearings`) are fitted as the
+    written ones: their nominal is the default, and setting them equals building the scene with them."""
+    unknown = locate(_scene(), path)
+    assert unknown.nominal == {"viscous_drag": 50.0, "used_before": 0.0}[path.rsplit(".", 1)[1]]
+    _, params, _ = twin.build(twin.scene_from_mapping(_scene()), jnp.float64)
+    _, expected, _ = twin.build(twin.scene_from_mapping(_set(_scene(), path, value)), jnp.float64)
+    got = with_values(params, (unknown,), jnp.asarray([value]))
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)

@@ -22,6 +22,7 @@ import yaml
 
 from twin import units
 from twin.calibrate.fit import Evaluation, Fit
+from twin.calibrate.unknowns import set_at
 from twin.errors import TwinInputError
 from twin.run.atomic_files import atomic_h5, atomic_path
 from twin.telemetry.files import Telemetry
@@ -65,11 +66,7 @@ def calibrated_scene(scene: dict, fit: Fit, paths: tuple[str, ...]) -> dict:
     """The scene mapping with every estimate at its key path."""
     out = copy.deepcopy(scene)
     for path, value in zip(paths, fit.estimate):
-        node = out
-        *parents, last = path.split(".")
-        for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        node[int(last) if isinstance(node, list) else last] = float(value)
+        set_at(out, path, float(value))
     return out
 
 

@@ -9,6 +9,10 @@ enters `Params` affinely (unit conversions, a power times a rasterised volume, a
 entry = intercept + slope · value, exactly. `with_values` then sets the unknowns into `Params` as a
 differentiable function of their values.
 
+A value the file leaves at its default (`conveyors.main.segments.oven.viscous_drag`, in no scene file
+but in every segment) is an unknown as well: its nominal is the default, and the fitted value is
+written where the key would be (`set_at` makes the sections on its way).
+
 Refused, at the key path: a path that is no number of the scene, and a number that changes the layout
 (geometry, grid, counts: compiled into the run, not a parameter) or that enters the twin other than
 affinely.
@@ -17,6 +21,7 @@ affinely.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -93,12 +98,36 @@ def with_values(params: Params, unknowns: tuple[Unknown, ...], values) -> Params
 
 
 def _value_at(scene: Mapping, path: str) -> float:
-    node, where = scene, "scene"
-    for part in path.split("."):
-        node, where = _child(node, part, where, path), f"{where}.{part}"
+    """The number at `path`: written in the scene, or else the default the scene's schema gives it."""
+    parts = path.split(".")
+    try:
+        node = _walk(scene, parts, _child)
+    except TwinInputError as missing:  # the file's keys name what there is, if the schema has it neither
+        try:
+            node = _walk(scene_from_mapping(scene), parts, _field)
+        except (KeyError, IndexError, ValueError):
+            raise missing from None
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         raise TwinInputError(f"scene.{path}", node, "not a number in the scene: only numbers can be fitted")
     return float(node)
+
+
+def _walk(node, parts: list[str], child):
+    where = "scene"
+    for part in parts:
+        node, where = child(node, part, where, ".".join(parts)), f"{where}.{part}"
+    return node
+
+
+def _field(node, part: str, where: str, path: str):
+    """node.part of the built scene's dataclasses (a default the file left out)."""
+    if isinstance(node, Mapping):
+        return node[part]
+    if isinstance(node, (list, tuple)) and part.isdigit():
+        return node[int(part)]
+    if dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}:
+        return getattr(node, part)
+    raise KeyError(part)
 
 
 def _child(node, part: str, where: str, path: str):
@@ -119,12 +148,21 @@ def _child(node, part: str, where: str, path: str):
     )
 
 
-def _built(scene: Mapping, path: str, value: float):
-    data = copy.deepcopy(dict(scene))
+def set_at(data: dict, path: str, value: float) -> None:
+    """data at key path `path` = value, in place; sections missing on the way (left at their defaults in
+    the file) are made."""
     node = data
     *parents, last = path.split(".")
     for part in parents:
-        node = _child(node, part, "", path)
+        if isinstance(node, list):
+            node = node[int(part)]
+        else:
+            node = node.setdefault(part, {})
     node[int(last) if isinstance(node, list) else last] = value
+
+
+def _built(scene: Mapping, path: str, value: float):
+    data = copy.deepcopy(dict(scene))
+    set_at(data, path, value)
     layout, params, _ = build(scene_from_mapping(data), jnp.float64)
     return layout, [np.asarray(x, np.float64).reshape(-1) for x in jax.tree.leaves(params)]
