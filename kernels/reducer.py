@@ -36,6 +36,7 @@ from twin.kernels.pytree import pytree_dataclass
 STRAIN_WAVE_EXPONENT = 3.0
 CYCLOIDAL_EXPONENT = 10.0 / 3.0
 L50_PER_L10 = 5.0  # strain-wave catalogues: L50 = 5·L10
+LIFE_HORIZON_H = 1e12  # h: a life beyond it is infinite (a barely loaded joint): float32 gradients stay finite
 
 
 @pytree_dataclass
@@ -74,9 +75,16 @@ def life_hours(rating: Rating, T, n, t):
     torque, speed = equivalent_torque(T, n, t, exponent), mean_speed(n, t)
     rated = rating.rated_life_h / (L50_PER_L10 if rating.rated_as_l50 else 1.0)
     wears = (speed > 0) & (torque > 0)  # a reducer that never turns, or turns unloaded, does not wear
-    torque_, speed_ = jnp.where(wears, torque, 1.0), jnp.where(wears, speed, 1.0)
-    life = rated * (rating.rated_torque / torque_) ** exponent * (rating.rated_speed / speed_)
-    return jnp.where(wears, life, jnp.inf), torque, speed
+    wears = wears & (_life(rated, rating, exponent, torque, speed, wears) < LIFE_HORIZON_H)
+    return jnp.where(wears, _life(rated, rating, exponent, torque, speed, wears), jnp.inf), torque, speed
+
+
+def _life(rated, rating: Rating, exponent: float, torque, speed, wears):
+    """The rated life scaled to this torque and speed, evaluated at the rated point where not `wears`:
+    the entries left out then have finite partials, so a masked life cannot send ∞ · 0 into a gradient."""
+    torque_ = jnp.where(wears, torque, rating.rated_torque)
+    speed_ = jnp.where(wears, speed, rating.rated_speed)
+    return rated * (rating.rated_torque / torque_) ** exponent * (rating.rated_speed / speed_)
 
 
 def margins(rating: Rating, T, n, t, accelerating) -> dict[str, Float[Array, ""]]:

@@ -119,12 +119,21 @@ def at_temperature(
     """(reducer life h, damage per cycle, fatigue life h, life h, remaining life h) per joint at these
     temperatures, °C: the reducer's rated life derated above its reference temperature, the members'
     damage scaled by Marin's factor k_d as Basquin's law has it (1/N ∝ k^(1/b))."""
-    reducer_life = ref.reducer_life_h * reducer.temperature_factor(reducer_T, reference_T, halving_K)
+    reducer_life = scaled_life(ref.reducer_life_h, reducer.temperature_factor(reducer_T, reference_T, halving_K))
     damage = ref.damage_per_cycle * fatigue.temperature_factor(member_T) ** (1.0 / fatigue_exponent)
-    hurt = damage > 0  # a member never in tension wears nothing: infinite life, no NaN in the gradient
+    # a member never in tension, or one whose life passes the horizon, wears nothing: an infinite life,
+    # and no 1/damage² to overflow into the gradient (float32 overflows it from damage ≈ 1e-18)
+    hurt = damage * (reducer.LIFE_HORIZON_H * SECONDS_PER_HOUR) > cycle_time
     fatigue_life = jnp.where(hurt, cycle_time / jnp.where(hurt, damage, 1.0) / SECONDS_PER_HOUR, jnp.inf)
     life = jnp.minimum(reducer_life, fatigue_life)
-    return reducer_life, damage, fatigue_life, life, life * (1.0 - damage_so_far)
+    return reducer_life, damage, fatigue_life, life, scaled_life(life, 1.0 - damage_so_far)
+
+
+def scaled_life(life, factor):
+    """life × factor, an infinite life (a joint that never turns) staying infinite — with finite
+    gradients: inf × factor would send ∞ · 0 = NaN into every gradient through the factor."""
+    finite = jnp.isfinite(life)
+    return jnp.where(finite, jnp.where(finite, life, 0.0) * factor, jnp.inf)
 
 
 def joint_wear(

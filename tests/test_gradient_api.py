@@ -12,6 +12,7 @@ import pytest
 from tolerances import tol
 
 import twin
+from twin.precision import set_precision
 
 DURATION = 1600.0  # s: the first parts pass the leak test (27 m) and are picked (29 m, 31 m)
 FD_STEPS = (1e-5, 1e-6, 1e-7)  # relative steps of the central differences (see the test)
@@ -146,3 +147,23 @@ def test_bad_objectives_and_paths_are_one_line_errors():
         twin.value_and_grad(energy, layout, params, solver, duration=DURATION, wrt=("belt.setpoint",))
     with pytest.raises(twin.TwinInputError, match="sensor: 'pick_c' — did you mean"):
         twin.evaluate(lambda run: jnp.sum(run.reading("pick_c")), layout, params, solver, duration=DURATION)
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_every_reading_masked_where_undefined_or_infinite_has_a_finite_gradient(precision):
+    """Readings infinite or NaN by design (a reducer that never turns lives forever; a pick sensor
+    before its first pick) masked out must leave the gradient finite: their own partials must not be
+    ∞ · 0 (robot_a's wrist reducers never turn in the default scene's cycle)."""
+    scene = twin.load_scene("gigafactory_cell")
+    layout, params, state = twin.build(scene, set_precision(precision))
+
+    def every_reading(run):
+        r = run.readings
+        return jnp.sum(jnp.where(jnp.isfinite(r), r, 0.0))
+
+    value, grad, _ = twin.value_and_grad(every_reading, layout, params, twin.Solver(), duration=120.0)
+    assert np.isfinite(float(value))
+    _, readings = twin.rollout(layout, params, state, twin.Solver(), duration=120.0)
+    assert not np.isfinite(np.asarray(readings)).all()  # something to mask
+    bad = [twin.gradient._path(p) for p, x in jax.tree_util.tree_leaves_with_path(grad) if not np.isfinite(x).all()]
+    assert bad == []

@@ -224,7 +224,7 @@ def _checked(value, aux, layout) -> tuple[jax.Array, Status]:
         return value, final.status
     status_mod.check(layout, final)  # the run itself went non-finite: when, where
     names = [s.name for s, bad in zip(layout.sensors, np.asarray(undefined)) if bad]
-    if names:
+    if names and bool(jnp.isnan(value)):  # an undefined reading gives NaN; ±inf comes from the objective
         first = names[0]
         also = f" (also undefined at some steps: {', '.join(names[1:])})" if len(names) > 1 else ""
         raise TwinInputError(
@@ -242,7 +242,12 @@ def _checked(value, aux, layout) -> tuple[jax.Array, Status]:
             f"is not finite: {n} part(s) left conveyor {name!r} in the run, and its throughput needs two "
             "exits; run longer (duration=)",
         )
-    raise TwinInputError("objective", float(value), "is not finite, although the run and every reading are")
+    raise TwinInputError(
+        "objective",
+        float(value),
+        "is not finite, although the run and every reading it used are: look at the objective itself "
+        "(a logarithm or a division of zero)",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- paths

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from twin.errors import MISSING, SceneError, did_you_mean
-from twin.kernels import sampling, thermal
+from twin.kernels import robot_wear, sampling, thermal
 from twin.line import belts, robots
 from twin.model import Layout, Params, SensorLayout, State
 from twin.scene.schema import Scene
@@ -109,7 +109,7 @@ def _damage(robot, p, d, state):
 
 
 def _remaining_life(robot, p, d, state):
-    return robots.joint_state(robot, p, d, state.T).life_h * (1.0 - _damage(robot, p, d, state))
+    return robot_wear.scaled_life(robots.joint_state(robot, p, d, state.T).life_h, 1.0 - _damage(robot, p, d, state))
 
 
 KINDS: dict[str, Kind] = {
