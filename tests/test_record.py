@@ -86,7 +86,7 @@ def test_noise_has_the_configured_spread(precision):
         s = telemetry.sensors[name]
         true = _exact(precision, name, s.t)
         twin_value = twin.units.to_twin(true, s.unit)
-        sd = 0.02 * np.abs(twin_value) / twin.units.UNITS[s.unit].scale
+        sd = 0.02 * np.sqrt(np.mean(twin_value**2)) / twin.units.UNITS[s.unit].scale  # one σ per sensor
         z.append((s.value - true) / sd)
     z = np.concatenate(z)
     # n ≈ 900 standard normal draws: mean within 4/√n, standard deviation within 4/√(2n)
@@ -111,8 +111,8 @@ def test_deadband_compression_stores_exactly_the_exceptions(precision):
     stored = sum(s.t.size for s in compressed.sensors.values())
     assert stored < 0.8 * sum(s.t.size for s in full.sensors.values())  # it compresses
     tc = compressed.sensors["tc"]
-    sd = 0.01 * np.abs(_exact(precision, "tc", full.sensors["tc"].t))
-    assert tc.deadband == pytest.approx(2.0 * np.median(sd), rel=1e-12)
+    sd = 0.01 * np.sqrt(np.mean(_exact(precision, "tc", full.sensors["tc"].t) ** 2))
+    assert tc.deadband == pytest.approx(2.0 * sd, rel=1e-12)
 
 
 def test_dropouts_and_bad_samples_at_their_rates(precision):

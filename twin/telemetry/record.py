@@ -5,12 +5,13 @@ period — from the run's per-step readings (`twin.line.sensors.samples_at`: int
 rate or fraction over the period before it). Then, in this order and from one seeded
 generator per sensor:
 
-1. noise: Gaussian, σ = `noise` × |value| in the twin's unit of the quantity (°C, W, A, m/s, …), or a
-   sensor's own `noise_sd` in its unit; counts (work in progress, throughput) are exact unless a
-   sensor has its own `noise_sd`;
+1. noise: Gaussian, one σ per sensor as an instrument's noise is: `noise` × the sensor's typical size
+   (the rms of its true series, in the twin's unit of the quantity: °C, W, A, m/s, …), or a sensor's
+   own `noise_sd` in its unit; counts (work in progress, throughput) are exact unless a sensor has
+   its own `noise_sd`;
 2. quantisation to a sensor's `resolution` (its unit);
 3. deadband compression, as a historian's exception test: a sample is stored when it differs from the
-   last stored one by more than the deadband (`deadband` × the sensor's median σ, or its own `deadband`
+   last stored one by more than the deadband (`deadband` × the sensor's σ, or its own `deadband`
    in its unit), when `max_interval` s have passed since the last stored one, and always the first and
    last; the deadband is written with the series (a deadband of 0: every sample stored);
 4. dropouts: each stored sample lost with probability `dropouts`;
@@ -59,7 +60,7 @@ class Recording:
 
     seed: int = number("seed of the noise, jitter, dropouts and bad samples", ge=0, default=0)
     start: str | None = key("ISO 8601 time of the run's start, with its offset; null: now", default=None)
-    noise: float = number("noise σ relative to each value", ge=0, default=0.01)
+    noise: float = number("noise σ relative to each sensor's rms value", ge=0, default=0.01)
     jitter: float = number("sample times moved by up to ± jitter/2 of a period", ge=0, lt=1, default=0.0)
     deadband: float = number("compression deadband in multiples of each sensor's noise σ", ge=0, default=0.0)
     max_interval: float | None = number("longest time between stored samples", "s", gt=0, default=None)
@@ -124,11 +125,12 @@ def _record_one(sensor, times, readings, recording: Recording, own: SensorRecord
     scale = units.UNITS[sensor.unit].scale
     counted = line_sensors.KINDS[sensor.kind].series in (line_sensors.HELD, line_sensors.RATE)
     relative = 0.0 if counted else recording.noise
-    sd = np.full(t.shape, own.noise_sd) if own.noise_sd is not None else relative * np.abs(true) / scale
+    typical = float(np.sqrt(np.mean(true**2)))
+    sd = np.full(t.shape, own.noise_sd if own.noise_sd is not None else relative * typical / scale)
     value = metrics_mod.to_unit(true, sensor.unit) + sd * rng.standard_normal(t.shape)
     if own.resolution is not None:
         value = np.round(value / own.resolution) * own.resolution
-    deadband = own.deadband if own.deadband is not None else recording.deadband * float(np.median(sd))
+    deadband = own.deadband if own.deadband is not None else recording.deadband * float(sd[0])
     kept = _compress(t, value, deadband, recording.max_interval) if deadband > 0 else np.ones(t.shape, bool)
     kept &= rng.random(t.shape) >= recording.dropouts
     t, value = t[kept], value[kept]
