@@ -5,6 +5,7 @@ docs/simulate.md names every key."""
 from __future__ import annotations
 
 import pathlib
+import re
 from importlib import resources
 
 import pytest
@@ -137,3 +138,29 @@ def test_the_record_config_composes_with_the_recorders_defaults():
     with initialize_config_module("twin.conf", version_base=None):
         data = OmegaConf.to_container(compose(config_name="record", overrides=args), resolve=True)
     assert record_config(data).record == Recording()
+
+
+def test_the_calibrate_config_composes_and_its_unknowns_are_in_the_default_scene():
+    """conf/calibrate.yaml with its default table validates (given a telemetry file); each unknown of
+    conf/calibrate/gigafactory_cell.yaml is a fittable value of the default scene, within its bounds;
+    docs/calibrate.md names every key."""
+    import dataclasses
+
+    from twin.calibrate.fit import Noise, Parameter
+    from twin.calibrate.spec import Calibration
+    from twin.calibrate.unknowns import locate
+    from twin.run.config import CalibrateConfig, calibrate_config
+
+    args = cli._register_scenes(["telemetry=line1.h5"])
+    with initialize_config_module("twin.conf", version_base=None):
+        data = OmegaConf.to_container(compose(config_name="calibrate", overrides=args), resolve=True)
+    run = calibrate_config(data)
+    defaults = Calibration(parameters=run.calibrate.parameters)
+    assert dataclasses.replace(run.calibrate, parameters=defaults.parameters) == defaults
+    for p in run.calibrate.unknowns():
+        assert p.lower < locate(data["scene"], p.path).nominal < p.upper, p
+    text = (DOCS.parent / "calibrate.md").read_text()
+    for cls in (CalibrateConfig, Calibration, Parameter, Noise):
+        for f in dataclasses.fields(cls):
+            if f.name not in ("name", "limits", "solver", "calibrate"):
+                assert re.search(rf"`([\w.]+\.)?{f.name}[`.]", text), (cls.__name__, f.name)

@@ -1,4 +1,4 @@
-"""The `twin` command: `twin simulate|record [overrides]` (Hydra). The only module that sees a DictConfig.
+"""The `twin` command: `twin simulate|record|calibrate [overrides]` (Hydra). The only module that sees a DictConfig.
 
 Bad input ends with one line on stderr naming the key path and exit status 2, no traceback, and no
 run directory left behind.
@@ -6,6 +6,7 @@ run directory left behind.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
@@ -29,6 +30,7 @@ from twin.errors import DeprecatedKeyWarning, TwinInputError
 from twin.run import atomic_files, checkpoint, interrupt
 from twin.run import dirs as run_dirs
 from twin.scene.plausibility import PlausibilityWarning
+from twin.telemetry.observations import TelemetryWarning
 from twin.telemetry.record import RecordingWarning
 
 USAGE = """usage: twin COMMAND [key=value ...] [-m]
@@ -37,6 +39,8 @@ commands:
   simulate   run a scene and write results.h5, metrics.json and final_field.png into the run directory
   record     run a scene and write what its sensors would have recorded: telemetry.h5 (noise, jitter,
              historian deadband, dropouts, bad samples, clock offset as configured)
+  calibrate  fit the scene's uncertain values (conf/calibrate/*.yaml) to recorded telemetry by gradients
+             through the run: scene.yaml (calibrated), calibration.json/.h5, loss/sensors/residuals.png
   telemetry  `twin telemetry import FILE.csv tags=TAGS.yaml [out=telemetry.h5]`: a historian's CSV
              export (wide, tall, InfluxDB) as a telemetry file, by a YAML tag map (no Hydra)
 
@@ -49,8 +53,10 @@ examples:
   twin simulate --cfg job                             # print the composed config and exit
   twin record duration=7200 record.noise=0.02 record.deadband=1 record.start=2026-03-02T06:00:00Z
   twin telemetry import line1.csv tags=line1_tags.yaml out=line1.h5 time_zone=Europe/Berlin
+  twin calibrate telemetry=outputs/record/DATE/TIME/telemetry.h5 calibrate.max_iterations=50
+  twin calibrate telemetry=line1.h5 calibrate.resume=true hydra.run.dir=outputs/calibrate/DATE/TIME
 Reference: docs/scenes.md (scene keys), docs/simulate.md (run keys), docs/results.md (output files),
-docs/telemetry.md (telemetry files, twin record, twin telemetry import)."""
+docs/telemetry.md (telemetry files, twin record, twin telemetry import), docs/calibrate.md."""
 
 
 INPUT_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR)  # the user's folder
@@ -66,7 +72,7 @@ def _warnings_on_one_line(command: str) -> None:
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, (PlausibilityWarning, DeprecatedKeyWarning, RecordingWarning)):
+        if issubclass(category, (PlausibilityWarning, DeprecatedKeyWarning, RecordingWarning, TelemetryWarning)):
             print(f"twin {command}: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
@@ -77,7 +83,8 @@ def _warnings_on_one_line(command: str) -> None:
 
 
 def _register_scenes(args: list[str]) -> list[str]:
-    """Put every shipped scene, and a `scene=FILE.yaml` given by path, in the Hydra group `scene`."""
+    """Put every shipped scene, and a `scene=FILE.yaml` given by path, in the Hydra group `scene`; a
+    `calibrate=FILE.yaml` given by path in the group `calibrate`."""
     from twin.scene import files as scene_files
 
     store = ConfigStore.instance()
@@ -86,14 +93,51 @@ def _register_scenes(args: list[str]) -> list[str]:
     out = []
     for arg in args:
         key, _, value = arg.partition("=")
-        if key in ("scene", "+scene") and value:
+        group = key.lstrip("+")
+        if group == "scene" and value:
             path = scene_files.scene_file(value)
             if path.suffix in (".yaml", ".yml"):
-                name = path.stem if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", path.stem) else "scene_file"
-                store.store(group="scene", name=name, node=OmegaConf.create(scene_files.read_scene_mapping(path)))
-                arg = f"scene={name}"  # a name Hydra's override grammar reads as one word (not 123 or a,b)
+                arg = _store(store, group, path, scene_files.read_scene_mapping(path))
+        elif group == "calibrate" and value.endswith((".yaml", ".yml")):
+            arg = _store(store, group, Path(value), _read_calibration_file(Path(value)))
         out.append(arg)
     return out
+
+
+def _store(store: ConfigStore, group: str, path: Path, data: dict) -> str:
+    """Register `data` (read from `path`) in `group`; the override that picks it."""
+    name = path.stem if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", path.stem) else f"{group}_file"
+    store.store(group=group, name=name, node=OmegaConf.create(data))
+    return f"{group}={name}"  # a name Hydra's override grammar reads as one word (not 123 or a,b)
+
+
+def _read_calibration_file(path: Path) -> dict:
+    from twin.scene.files import check_plain_data, parse_yaml
+
+    if not path.is_file():
+        raise TwinInputError("calibrate", str(path), "no such calibration file")
+    try:
+        data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError) as err:
+        raise TwinInputError(str(path), None, f"cannot read the calibration file: {err}") from None
+    if not isinstance(data, dict):
+        raise TwinInputError(str(path), type(data).__name__, "a calibration file must hold a mapping of keys")
+    check_plain_data(data, "calibrate", f"{path}: ")
+    return _with_spec_defaults(data)
+
+
+def _with_spec_defaults(data: dict) -> dict:
+    """A calibration file's keys, and the defaults of those it leaves out, so that `calibrate.resume=true`
+    overrides a file without the key as it does the shipped ones."""
+    from twin.calibrate.spec import Calibration
+
+    defaults = {}
+    for f in dataclasses.fields(Calibration):
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f.name] = f.default_factory()
+    return defaults | data
 
 
 def _precheck(command: str, overrides: list[str]) -> None:
@@ -177,7 +221,24 @@ def _validate_record(data: dict) -> None:
     check_plan(scene, run.duration, run.solver, run.precision, RECORD_CHUNK_S, run.device, run.limits)
 
 
-VALIDATE = {"simulate": _validate_simulate, "record": _validate_record}
+def _validate_calibrate(data: dict) -> None:
+    """The run keys, the scene, the telemetry file and the parameter table; what needs the scene built
+    (the key paths, the sensors matched) is checked as the fit starts, before it writes anything."""
+    from twin.calibrate.fit import check_parameters
+    from twin.run.config import calibrate_config
+    from twin.scene.convert import scene_from_mapping
+    from twin.simulate import check_plan
+    from twin.telemetry import files as telemetry_files
+
+    run = calibrate_config(data)
+    scene = scene_from_mapping(data["scene"])
+    check_parameters(run.calibrate.unknowns(), "calibrate.")
+    telemetry = telemetry_files.read(Path(run.telemetry))
+    end = run.calibrate.duration or max(float(s.t[-1]) for s in telemetry.sensors.values())
+    check_plan(scene, end, run.solver, run.precision, end, run.device, run.limits)
+
+
+VALIDATE = {"simulate": _validate_simulate, "record": _validate_record, "calibrate": _validate_calibrate}
 RECORD_CHUNK_S = 300.0  # s of line time per compiled chunk (and progress update) of a recorded run
 
 
@@ -193,13 +254,31 @@ def _look_before(command: str, overrides: list[str]) -> None:
         cfg = compose(config_name=command, overrides=_sweep_probes(plain)[0], return_hydra_config=True)
     path = Path(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir)
     run_dirs.refuse_unwritable(path, "hydra.sweep.dir" if sweep else "hydra.run.dir")
-    if not cfg.overwrite:
+    if command == "calibrate" and OmegaConf.select(cfg, "calibrate.resume", default=False) is True:
+        _refuse_nothing_to_resume(path, sweep)
+    elif not cfg.overwrite:
         if sweep:
             for job in sorted(path.iterdir()) if path.is_dir() else ():
                 run_dirs.refuse_taken(job, "hydra.sweep.dir")
         else:
             run_dirs.refuse_taken(path, "hydra.run.dir")
     _BEFORE = run_dirs.Before.look(path)
+
+
+def _refuse_nothing_to_resume(path: Path, sweep: bool) -> None:
+    """calibrate.resume=true continues the calibration journaled in the run directory named."""
+    from twin.calibrate.outputs import JOURNAL
+
+    if sweep:
+        raise TwinInputError("calibrate.resume", True, "resume one calibration at a time, not a sweep (-m)")
+    if not (path / JOURNAL).is_file():
+        done = " (it holds a finished calibration: calibration.json)" if (path / "calibration.json").exists() else ""
+        raise TwinInputError(
+            "calibrate.resume",
+            True,
+            f"{path} holds no {JOURNAL} to continue from{done}; name the interrupted run's directory with "
+            "hydra.run.dir=DIR",
+        )
 
 
 _BEFORE: run_dirs.Before | None = None  # what existed before this command's run directory was made
@@ -213,17 +292,25 @@ def _discard_run_dir() -> None:
         _BEFORE.discard(_RUN_DIR or _BEFORE.path)
 
 
-def _keep_checkpoint() -> str | None:
+def _keep_checkpoint(command: str = "simulate") -> str | None:
     """For a run stopped before its end (interrupted, or a write failed): remove what this invocation
-    made but a checkpoint and what Hydra wrote beside it (.hydra/, the log); say how to resume, or None
-    if there is no checkpoint."""
+    made but a checkpoint (a calibration's journal) and what Hydra wrote beside it (.hydra/, the log);
+    say how to resume, or None if there is nothing to resume from."""
+    from twin.calibrate.outputs import JOURNAL
+
+    kept = JOURNAL if command == "calibrate" else checkpoint.FILE_NAME
     run_dir = _RUN_DIR or (_BEFORE.path if _BEFORE else None)
-    if run_dir is None or not (run_dir / checkpoint.FILE_NAME).is_file():
+    if run_dir is None or not (run_dir / kept).is_file():
         _discard_run_dir()
         return None
     if _BEFORE is not None:
         log = f"{HydraConfig.get().job.name}.log" if HydraConfig.initialized() else ""
-        _BEFORE.discard(run_dir, keep=(checkpoint.FILE_NAME, ".hydra", log))
+        _BEFORE.discard(run_dir, keep=(kept, ".hydra", log))
+    if command == "calibrate":
+        return (
+            f"its evaluations so far are kept: continue with `twin calibrate ... calibrate.resume=true "
+            f"hydra.run.dir={run_dir}` (the same keys)"
+        )
     return f"its last checkpoint is kept: continue with `twin simulate resume={run_dir}`"
 
 
@@ -313,7 +400,7 @@ def _cannot_write(what: str, run_dir: Path, err: OSError, command: str = "simula
     """A write failed: remove what this command made but a checkpoint written before (to resume once
     there is room), one line, exit 1 (a full or failing disk is a fault, not bad input) or 2 (a folder
     the user cannot write)."""
-    kept = _keep_checkpoint()
+    kept = _keep_checkpoint(command)
     reason = " ".join(str(err.strerror or err).split())
     print(
         f"twin {command}: error: cannot write {what} in {run_dir}: {reason}" + (f"; {kept}" if kept else ""),
@@ -437,7 +524,46 @@ def _report_steady(result, m: dict) -> None:
         )
 
 
-COMMANDS = {"simulate": _simulate, "record": _record}
+@hydra.main(version_base=None, config_path="pkg://twin.conf", config_name="calibrate")
+def _calibrate(cfg: DictConfig) -> None:
+    from twin.calibrate import job
+    from twin.run.config import calibrate_config
+
+    global _RUN_DIR
+    _RUN_DIR = Path(HydraConfig.get().runtime.output_dir)
+    for name in ("jax", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    data = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        run = calibrate_config(data)
+        compile_cache.use(run.compile_cache)
+        fit, written = job.run(_RUN_DIR, data["scene"], run)
+    except TwinInputError as err:  # a journal this run made goes too: resuming would meet the same error
+        _discard_run_dir()
+        _fail("calibrate", err)
+    except OSError as err:
+        _cannot_write("its files", _RUN_DIR, err, "calibrate")
+    _report_calibration(fit, written)
+
+
+def _report_calibration(fit, written: list[Path]) -> None:
+    state = "converged" if fit.converged else f"stopped: {fit.message}"
+    print(f"twin calibrate: {len(fit.iterations)} iterations, {len(fit.history)} evaluations, {state}")
+    width = max(len(n) for n in fit.names)
+    for name, value, sd in zip(fit.names, fit.estimate, fit.sd):
+        print(f"  {name:<{width}}  {value:.6g} ± {sd:.2g}  ({100 * sd / abs(value) if value else float('inf'):.2g} %)")
+    if fit.unidentifiable:
+        print(
+            f"twin calibrate: warning: not identifiable from these sensors: {', '.join(fit.unidentifiable)} "
+            "(|correlation| > 0.99 or a flat direction of the loss): fix all but one, give priors, or record "
+            "a sensor that separates them",
+            file=sys.stderr,
+        )
+    folder = written[0].parent
+    print(f"  wrote {folder}/" + ", ".join(p.name for p in written))
+
+
+COMMANDS = {"simulate": _simulate, "record": _record, "calibrate": _calibrate}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -455,7 +581,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     interrupt.exit_promptly_on_interrupt(command)
     _warnings_on_one_line(command)
-    interrupt.on_interrupt(_keep_checkpoint)
+    interrupt.on_interrupt(lambda: _keep_checkpoint(command))
     if command == "simulate" and any(a.startswith("resume=") for a in rest):
         try:
             _resume(rest)

@@ -7,8 +7,10 @@ The loss is the negative log-likelihood of the recorded samples (`twin.telemetry
 sensor whose noise σ is given (in its unit) each sample counts with sᵢ² = σ² + deadbandᵢ²/3 — a sample
 the historian stored is the signal within ± its deadband, a uniform error of variance deadband²/3 on top
 of the noise: Gaussian ½ Σ (rᵢ/sᵢ)², or Huber Σ ρ(rᵢ/sᵢ) (quadratic within `HUBER_K`, linear beyond:
-outliers pull less). For a sensor whose σ is estimated, σ is profiled out: (mᵢ/2)·ln(Σ rᵢ²/mᵢ) over
-its mᵢ samples, which scales every σ by the residuals (Gaussian only). Priors add
+outliers pull less). For a sensor whose σ is estimated, σ is profiled out: (m/2)·ln(Σ rᵢ²/m + σ₀²)
+over its m samples, which scales every σ by the residuals (Gaussian only); the floor σ₀ =
+`ESTIMATED_FLOOR` × the spread of its recorded values keeps a series recorded exactly (a count of
+parts) from sending the loss to −∞. Priors add
 ½((z − z(prior_mean))/prior_sd)² in the optimiser's scale z (a log-scaled prior_sd is relative). Each
 parameter is optimised in its scale (`log`: its logarithm, for positive quantities; `lin`) within its
 bounds by scipy's L-BFGS-B, on the loss's gradient by reverse mode through the checkpointed run
@@ -57,6 +59,7 @@ FLAT = 1e-10  # an eigenvalue of H this small against the largest: a direction t
 HESSIAN_STEP = 1e-4  # in the optimiser's scale
 BAND_STEP = 1e-4  # relative, of each value, for the prediction's sensitivities
 HUBER_K = 1.345  # in units of sᵢ: 95 % efficiency at Gaussian noise
+ESTIMATED_FLOOR = 1e-3  # an estimated σ's floor, relative to the spread of the sensor's recorded values
 MODELS = ("gaussian", "huber")
 
 
@@ -116,9 +119,9 @@ class Fit:
 class Problem:
     """The fit's pieces, built once: unknowns in Params, the plan, the samples, the loss."""
 
-    def __init__(self, scene, telemetry, parameters, noise, solver, precision, duration, where):
+    def __init__(self, scene, telemetry, parameters, noise, solver, precision, duration, where, spec=""):
         self.dtype = set_precision(precision)
-        _check(parameters)
+        check_parameters(parameters, spec)
         self.parameters = tuple(parameters)
         self.unknowns = tuple(locate(scene, p.path) for p in parameters)
         self.layout, self.base, _ = build(scene_from_mapping(scene), self.dtype)
@@ -126,8 +129,9 @@ class Problem:
         self.dt, self.steps = steps_for(self.end, time_step(self.layout, self.base, solver))
         self.solver = solver
         self.obs = observe(self.layout, telemetry, self.dt, self.steps, where)
-        self.sd, self.huber = _noise(self.obs, telemetry, noise, where)
-        self.objective = _objective(self.obs, self.sd, self.huber)
+        self.sd, self.huber = _noise(self.obs, telemetry, noise, where, spec)
+        self.floor = {name: _floor(self.obs.value[self.obs.of(name)]) for name in self.obs.names}
+        self.objective = _objective(self.obs, self.sd, self.huber, self.floor)
         self.wrt = _leaf_paths(self.base, self.unknowns)
 
     def params(self, values) -> Params:
@@ -175,13 +179,15 @@ def calibrate(
     precision: str = "float64",
     duration: float | None = None,
     where: str = "telemetry",
+    spec: str = "",
     max_iterations: int = 100,
     replay: Sequence[Evaluation] = (),
     on_evaluation: Callable[[Evaluation], None] | None = None,
     on_iteration: Callable[[int, Evaluation], None] | None = None,
 ) -> Fit:
-    """Fit `parameters` of `scene` (a plain mapping, as in the YAML) to `telemetry` (read from `where`)."""
-    problem = Problem(scene, telemetry, parameters, noise or {}, solver, precision, duration, where)
+    """Fit `parameters` of `scene` (a plain mapping, as in the YAML) to `telemetry` (read from `where`);
+    errors in the parameters or noise models name their key below `spec` (`calibrate.`)."""
+    problem = Problem(scene, telemetry, parameters, noise or {}, solver, precision, duration, where, spec)
     history: list[Evaluation] = []
     iterations: list[int] = []
 
@@ -233,7 +239,7 @@ def _summary(problem: Problem, result, evaluate, history, iterations) -> Fit:
     noise_sd = {
         name: float(problem.sd[problem.obs.of(name)][0])
         if np.isfinite(problem.sd[problem.obs.of(name)][0])
-        else float(np.sqrt(np.mean(residual[problem.obs.of(name)] ** 2)))
+        else float(np.sqrt(np.mean(residual[problem.obs.of(name)] ** 2) + problem.floor[name] ** 2))
         for name in problem.obs.names
     }
     return Fit(
@@ -288,13 +294,19 @@ def _unidentifiable(names, hessian, correlation) -> tuple[str, ...]:
     return tuple(n for n in names if n in found)
 
 
-def _objective(obs: Observations, sd: np.ndarray, huber: np.ndarray):
+def _floor(recorded: np.ndarray) -> float:
+    """σ₀ of an estimated σ: `ESTIMATED_FLOOR` × the recorded values' spread (their size if constant)."""
+    spread = float(np.std(recorded)) or float(np.max(np.abs(recorded), initial=0.0)) or 1.0
+    return ESTIMATED_FLOOR * spread
+
+
+def _objective(obs: Observations, sd: np.ndarray, huber: np.ndarray, floor: Mapping[str, float]):
     """run -> the negative log-likelihood of the samples (see the module docstring)."""
     given = np.isfinite(sd)
     scale = np.sqrt(np.where(given, sd**2 + obs.deadband**2 / 3.0, 1.0))
     gaussian_idx, huber_idx = np.flatnonzero(given & ~huber), np.flatnonzero(given & huber)
-    estimated = [np.flatnonzero(obs.of(name) & ~given) for name in obs.names]
-    estimated = [(jnp.asarray(i), i.size) for i in estimated if i.size]
+    estimated = [(np.flatnonzero(obs.of(name) & ~given), floor[name] ** 2) for name in obs.names]
+    estimated = [(jnp.asarray(i), i.size, f2) for i, f2 in estimated if i.size]
 
     def objective(run):
         r = obs.predict(run.readings) - jnp.asarray(obs.value, run.readings.dtype)
@@ -302,18 +314,18 @@ def _objective(obs: Observations, sd: np.ndarray, huber: np.ndarray):
         total = 0.5 * jnp.sum(u[gaussian_idx] ** 2)
         a = jnp.abs(u[huber_idx])
         total = total + jnp.sum(jnp.where(a <= HUBER_K, 0.5 * a**2, HUBER_K * a - 0.5 * HUBER_K**2))
-        for idx, m in estimated:
-            total = total + 0.5 * m * jnp.log(jnp.mean(r[idx] ** 2))
+        for idx, m, floor2 in estimated:
+            total = total + 0.5 * m * jnp.log(jnp.mean(r[idx] ** 2) + floor2)
         return total
 
     return objective
 
 
-def _noise(obs: Observations, telemetry: Telemetry, noise: Mapping[str, Noise], where: str):
+def _noise(obs: Observations, telemetry: Telemetry, noise: Mapping[str, Noise], where: str, spec: str):
     """((m,) σ per sample in the twin's unit, NaN where it is to be estimated; (m,) True: Huber)."""
     sd, huber = np.full(obs.value.shape, np.nan), np.zeros(obs.value.shape, bool)
     for name, model in noise.items():
-        key = f"noise.{name}"
+        key = f"{spec}noise.{name}"
         if name not in obs.names:
             raise TwinInputError(key, name, f"no recorded sensor {name!r} matches the scene in {where}")
         if model.model not in MODELS:
@@ -330,11 +342,12 @@ def _noise(obs: Observations, telemetry: Telemetry, noise: Mapping[str, Noise], 
     return sd, huber
 
 
-def _check(parameters: Sequence[Parameter]) -> None:
+def check_parameters(parameters: Sequence[Parameter], spec: str = "") -> None:
+    """Refuse a parameter spec no fit can take, at its key below `spec`."""
     if not parameters:
-        raise TwinInputError("parameters", [], "give at least one parameter to fit")
+        raise TwinInputError(f"{spec}parameters", [], "give at least one parameter to fit")
     for i, p in enumerate(parameters):
-        where = f"parameters.{p.name}" if p.name else f"parameters[{i}]"
+        where = f"{spec}parameters.{p.name}" if p.name else f"{spec}parameters[{i}]"
         if p.scale not in ("log", "lin"):
             raise TwinInputError(f"{where}.scale", p.scale, "expected log or lin")
         if not p.lower < p.upper:
@@ -350,7 +363,7 @@ def _check(parameters: Sequence[Parameter]) -> None:
     labels = [p.label for p in parameters]
     for label in labels:
         if labels.count(label) > 1:
-            raise TwinInputError("parameters", label, "named twice: each unknown once")
+            raise TwinInputError(f"{spec}parameters", label, "named twice: each unknown once")
 
 
 def _to_scale(parameters, values) -> np.ndarray:
@@ -386,4 +399,4 @@ def _chain(grad, unknowns: tuple[Unknown, ...]) -> np.ndarray:
     return np.asarray([sum(float(leaves[n][index] @ slope) for n, index, _, slope in u.leaves) for u in unknowns])
 
 
-__all__ = ["Evaluation", "Fit", "Noise", "Parameter", "Problem", "calibrate"]
+__all__ = ["Evaluation", "Fit", "Noise", "Parameter", "Problem", "calibrate", "check_parameters"]

@@ -18,13 +18,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from twin import units
 from twin.calibrate.fit import Evaluation, Fit
 from twin.calibrate.unknowns import set_at
 from twin.errors import TwinInputError
 from twin.run.atomic_files import atomic_h5, atomic_path
+from twin.scene.files import dump_yaml
 from twin.telemetry.files import Telemetry
 
 JOURNAL = "calibration_journal.json"
@@ -72,9 +72,7 @@ def calibrated_scene(scene: dict, fit: Fit, paths: tuple[str, ...]) -> dict:
 
 def write_scene(path: Path, scene: dict) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(
-            "# calibrated by twin calibrate (calibration.json beside it)\n" + yaml.safe_dump(scene, sort_keys=False)
-        )
+        tmp.write_text("# calibrated by twin calibrate (calibration.json beside it)\n" + dump_yaml(scene))
 
 
 def summary(fit: Fit, telemetry: Telemetry, parameters, telemetry_path: str) -> dict:

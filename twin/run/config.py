@@ -1,5 +1,5 @@
-"""Typed run settings of `twin simulate` and `twin record` (everything in conf/simulate.yaml and
-conf/record.yaml but the scene), validated.
+"""Typed run settings of `twin simulate`, `twin record` and `twin calibrate` (everything in
+conf/simulate.yaml, conf/record.yaml and conf/calibrate.yaml but the scene), validated.
 
 The fields carry their meaning, unit and allowed range (`twin.scene.schema.key` / `number`) and are
 checked by the scene's converter (`twin.scene.convert`), as `Solver` and `Limits` check theirs: one check
@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from twin.errors import TwinInputError
+from twin.calibrate.spec import Calibration
+from twin.errors import MISSING, TwinInputError
 from twin.precision import DEVICES, PRECISIONS
 from twin.run.size import Limits
 from twin.scene import convert
@@ -79,3 +80,24 @@ class RecordConfig:
 def record_config(data: Mapping[str, Any]) -> RecordConfig:
     """Check the keys of a composed `twin record` config (all but `scene`)."""
     return convert.from_mapping(RecordConfig, {k: v for k, v in data.items() if k != "scene"}, "")
+
+
+@dataclass(frozen=True)
+class CalibrateConfig:
+    telemetry: str = key("the recorded telemetry file (docs/telemetry.md)")
+    precision: Precision = key("floating-point precision of the fit's runs")
+    progress: bool = key("a line per iteration on the terminal")
+    render: bool = key("write loss.png, sensors.png and residuals.png")
+    device: Device = key("where JAX runs")
+    solver: Solver = key("thermal time stepping")
+    calibrate: Calibration = key("the unknowns and the noise models")
+    overwrite: bool = key("write over another run's files", default=False)
+    compile_cache: bool = key("keep compiled programs in the per-user cache", default=True)
+    limits: Limits = key("size limits of a run", default_factory=Limits)
+
+
+def calibrate_config(data: Mapping[str, Any]) -> CalibrateConfig:
+    """Check the keys of a composed `twin calibrate` config (all but `scene`)."""
+    if data.get("telemetry") in (None, "???", ""):
+        raise TwinInputError("telemetry", MISSING, "required: the recorded telemetry file, telemetry=FILE.h5")
+    return convert.from_mapping(CalibrateConfig, {k: v for k, v in data.items() if k != "scene"}, "")

@@ -23,6 +23,9 @@ RUN_FILES = (
     "final_field.png",
     "checkpoint.h5",
     "telemetry.h5",
+    "calibration.json",
+    "calibration.h5",
+    "calibration_journal.json",
     ".hydra",
 )  # a run's record in its directory
 
@@ -88,7 +91,13 @@ def refuse_taken(folder: Path, key: str) -> None:
     folder = Path(folder)
     held = [name for name in RUN_FILES if (folder / name).exists()]
     if held:
-        resume = f"continue it with `twin simulate resume={folder}`, " if "checkpoint.h5" in held else ""
+        resume = (
+            f"continue it with `twin simulate resume={folder}`, "
+            if "checkpoint.h5" in held
+            else "continue it with calibrate.resume=true, "
+            if "calibration_journal.json" in held
+            else ""
+        )
         raise TwinInputError(
             key,
             str(folder),
