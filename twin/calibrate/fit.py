@@ -23,6 +23,11 @@ effects these sensors cannot separate (|correlation| > 0.99, or an eigenvalue of
 largest) are named. The twin's prediction at every sample gets a band: its σ = √(J C Jᵀ), J by central
 differences of plain runs.
 
+Profile likelihood (`profile`: parameter names): the parameter held at values around its estimate,
+z* ± (1, 2, 3, 4) σ_z in its scale, the others re-fitted from the neighbouring point's optimum; its 95 %
+interval is where the profile rises `PROFILE_RISE` = χ²₁(0.95)/2 above the optimum (interpolated; an
+end not reached within ±4 σ is unbounded, None) — unlike the Laplace interval it follows a curved loss.
+
 Every evaluation (z, loss, gradient) goes to `on_evaluation`; given back as `replay`, the same
 evaluations are taken from it rather than computed, so an interrupted fit resumes and ends exactly
 where an uninterrupted one would (L-BFGS-B is deterministic).
@@ -55,6 +60,8 @@ from twin.telemetry.observations import Observations, observe
 from twin.time_step import steps_for, time_step
 
 CORRELATED = 0.99
+PROFILE_RISE = 1.920729410347062  # χ²₁(0.95)/2: the loss's rise at a 95 % profile-likelihood bound
+PROFILE_STEPS = (1.0, 2.0, 3.0, 4.0)  # σ_z out from the estimate, each side
 FLAT = 1e-10  # an eigenvalue of H this small against the largest: a direction the data do not see
 HESSIAN_STEP = 1e-4  # in the optimiser's scale
 BAND_STEP = 1e-4  # relative, of each value, for the prediction's sensitivities
@@ -97,6 +104,15 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """The loss with one parameter held at each value and the others re-fitted."""
+
+    values: np.ndarray  # (n,) in the parameter's unit, ascending, the estimate among them
+    loss: np.ndarray  # (n,)
+    interval_95: tuple[float | None, float | None]  # where the loss rises PROFILE_RISE; None: not within
+
+
+@dataclass(frozen=True)
 class Fit:
     names: tuple[str, ...]
     estimate: np.ndarray  # (k,) in each parameter's unit
@@ -114,6 +130,7 @@ class Fit:
     observations: Observations
     prediction: np.ndarray  # (m,) the twin at every sample, at the estimate (twin's unit)
     prediction_sd: np.ndarray  # (m,) its σ from the parameters' covariance
+    profiles: dict[str, Profile] = dataclasses.field(default_factory=dict)  # by name, those asked for
 
 
 class Problem:
@@ -181,6 +198,7 @@ def calibrate(
     where: str = "telemetry",
     spec: str = "",
     max_iterations: int = 100,
+    profile: Sequence[str] = (),
     replay: Sequence[Evaluation] = (),
     on_evaluation: Callable[[Evaluation], None] | None = None,
     on_iteration: Callable[[int, Evaluation], None] | None = None,
@@ -211,16 +229,69 @@ def calibrate(
         e = evaluate(z)
         return e.loss, e.gradient
 
-    result = scipy.optimize.minimize(
-        fun,
-        problem.start(),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=problem.bounds(),
-        callback=iteration_done,
-        options={"maxiter": max_iterations},
-    )
-    return _summary(problem, result, evaluate, history, iterations)
+    def minimize(start, bounds, callback=None):
+        return scipy.optimize.minimize(
+            fun,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=callback,
+            options={"maxiter": max_iterations},
+        )
+
+    _check_profile(profile, problem.parameters, spec)
+    result = minimize(problem.start(), problem.bounds(), iteration_done)
+    fit = _summary(problem, result, evaluate, history, iterations)
+    profiles = {name: _profile(problem, fit, result, name, minimize) for name in profile}
+    return dataclasses.replace(fit, history=tuple(history), profiles=profiles)
+
+
+def _profile(problem: Problem, fit: Fit, result, name: str, minimize) -> Profile:
+    """The loss along one parameter, the others re-fitted (see the module docstring)."""
+    i = fit.names.index(name)
+    bounds = problem.bounds()
+    z_sd = math.sqrt(max(float(fit.covariance[i, i]), 0.0)) or HESSIAN_STEP
+    points = {0.0: (float(result.fun), result.x)}
+    for side in (-1.0, 1.0):
+        start = result.x
+        for k in PROFILE_STEPS:
+            held = float(np.clip(result.x[i] + side * k * z_sd, *bounds[i]))
+            start = start.copy()
+            start[i] = held
+            fixed = list(bounds)
+            fixed[i] = (held, held)
+            out = minimize(start, fixed)
+            points[side * k] = (float(out.fun), out.x)
+            start = out.x
+            if out.fun - result.fun > 2 * PROFILE_RISE or held in bounds[i]:
+                break
+    order = sorted(points)
+    z = np.asarray([points[k][1][i] for k in order])
+    loss = np.asarray([points[k][0] for k in order])
+    values = _from_scale([problem.parameters[i]] * len(z), z)
+    centre = order.index(0.0)
+    return Profile(values, loss, (_crossing(values, loss, centre, -1), _crossing(values, loss, centre, 1)))
+
+
+def _crossing(values, loss, centre: int, step: int) -> float | None:
+    """The value where the profile first rises PROFILE_RISE above its centre, going `step` from it."""
+    level = loss[centre] + PROFILE_RISE
+    j = centre
+    while 0 <= j + step < len(loss):
+        a, b = j, j + step
+        if loss[b] >= level:
+            w = (level - loss[a]) / (loss[b] - loss[a])
+            return float(values[a] + w * (values[b] - values[a]))
+        j = b
+    return None
+
+
+def _check_profile(profile: Sequence[str], parameters, spec: str) -> None:
+    names = [p.label for p in parameters]
+    for name in profile:
+        if name not in names:
+            raise TwinInputError(f"{spec}profile", name, "not a parameter of this fit: " + ", ".join(names))
 
 
 def _summary(problem: Problem, result, evaluate, history, iterations) -> Fit:
@@ -399,4 +470,4 @@ def _chain(grad, unknowns: tuple[Unknown, ...]) -> np.ndarray:
     return np.asarray([sum(float(leaves[n][index] @ slope) for n, index, _, slope in u.leaves) for u in unknowns])
 
 
-__all__ = ["Evaluation", "Fit", "Noise", "Parameter", "Problem", "calibrate", "check_parameters"]
+__all__ = ["Evaluation", "Fit", "Noise", "Parameter", "Problem", "Profile", "calibrate", "check_parameters"]

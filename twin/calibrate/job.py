@@ -53,6 +53,7 @@ def run(run_dir: Path, scene: dict, config: CalibrateConfig) -> tuple[Fit, list[
             where=config.telemetry,
             spec="calibrate.",
             max_iterations=spec.max_iterations,
+            profile=spec.profile,
             replay=replay,
             on_evaluation=on_evaluation,
             on_iteration=_progress(names, parameters, len(replay)) if config.progress else None,

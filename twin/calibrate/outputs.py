@@ -3,7 +3,7 @@
 - `scene.yaml`        the scene with the estimates in place, for `twin simulate scene=PATH`;
 - `calibration.json`  estimates, σ, 95 % intervals, correlations, identifiability, fit quality per sensor;
 - `calibration.h5`    every evaluation (values, loss, gradient), the Hessian and covariance at the
-                      optimum, and per sensor the recorded, fitted and band series;
+                      optimum, the profiles asked for, and per sensor the recorded, fitted and band series;
 - `calibration_journal.json` while it runs: every evaluation so far and the best values, written
                       atomically after each; read back by `calibrate.resume=true`, removed at the end.
 
@@ -92,6 +92,8 @@ def summary(fit: Fit, telemetry: Telemetry, parameters, telemetry_path: str) -> 
             "bounds": [p.lower, p.upper],
             "at_bound": bool(np.isclose(estimate, p.lower, rtol=1e-6) or np.isclose(estimate, p.upper, rtol=1e-6)),
         }
+        if p.label in fit.profiles:
+            params[p.label]["profile_interval_95"] = list(fit.profiles[p.label].interval_95)
     return _finite(
         {
             "telemetry": telemetry_path,
@@ -145,6 +147,11 @@ def write_h5(path: Path, fit: Fit, telemetry: Telemetry) -> None:
         for name in ("estimate", "sd", "hessian", "covariance", "correlation"):
             o.create_dataset(name, data=np.asarray(getattr(fit, name), np.float64))
         o.attrs["hessian"] = "of the loss in the optimiser's scale; covariance = its inverse"
+        for name, profile in fit.profiles.items():
+            one = f.create_group(f"profiles/{name}")
+            one.create_dataset("value", data=profile.values)
+            one.create_dataset("loss", data=profile.loss)
+            one.attrs["interval_95"] = [np.nan if x is None else x for x in profile.interval_95]
         s = f.create_group("sensors")
         for name in fit.observations.names:
             unit = telemetry.sensors[name].unit

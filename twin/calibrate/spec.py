@@ -19,6 +19,7 @@ class Calibration:
     duration: float | None = number(
         "line time fitted from the recording's start; null: all of it", "s", gt=0, default=None
     )
+    profile: list[str] = key("parameters (by name) whose profile likelihood is traced", default_factory=list)
     resume: bool = key("continue the interrupted calibration in the run directory", default=False)
 
     def unknowns(self) -> list[Parameter]:
