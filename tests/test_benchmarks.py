@@ -106,3 +106,20 @@ def test_rainflow_benchmark_counts_as_the_packages_do(tmp_path):
     assert result["warp_equals_rainflow_package"] and result["jax_equals_warp"]
     assert result["fatpack_full_cycles_equal"]
     assert result["cycles_counted"] > 0 and result["warp_over_rainflow_package"] > 0
+
+
+@pytest.mark.slow  # ~2 min: two recordings and four compiles of the default scene's fit
+def test_calibration_benchmark_times_the_fits_gradient_against_its_forward(tmp_path):
+    result = run_script("calibration", tmp_path / "calibration.json", "--quick", "--repeats", "2")
+    assert [c["hours"] for c in result["lengths"]] == [0.25, 0.5]
+    for case in result["lengths"]:
+        assert case["gradient_over_forward"] == pytest.approx(case["gradient_s"] / case["forward_s"])
+        assert len(case["times_s"]["gradient"]) == 2 and case["gradient_scratch_MB"] > 0
+        assert case["unknowns"] == [
+            "part_h",
+            "oven_1_efficiency",
+            "oven_rolling_resistance",
+            "part_c_p",
+            "robot_a_tool_mass",
+        ]
+    assert result["memory_exponent"] is not None and "recovery" not in result
