@@ -48,6 +48,14 @@ ALIASES = {"°C": "degC", "C": "degC", "°F": "degF", "F": "degF", "N·m": "Nm",
 ALIASES |= {"m/h": None, "fraction": "1", "": "1", "parts/hour": "parts/h", "hours": "h", "days": "d"}
 
 
+SYMBOLS = {"degC": "°C", "degF": "°F", "Nm": "N·m", "kNm": "kN·m", "1": "–"}  # as a plot's axis writes them
+
+
+def symbol(unit: str) -> str:
+    """`unit` as written on a picture (°C for degC)."""
+    return SYMBOLS.get(canonical(unit) or unit, unit)
+
+
 def canonical(unit: str) -> str | None:
     """The table's name of `unit` (an alias resolved), or None if the unit is unknown."""
     name = ALIASES.get(unit, unit)

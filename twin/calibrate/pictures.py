@@ -89,7 +89,7 @@ def _sensors(fit: Fit, telemetry: Telemetry):
         ax.fill_between(t[order], (fitted - 2 * band)[order], (fitted + 2 * band)[order], color="tab:orange", alpha=0.3)
         ax.plot(t, recorded, ".", markersize=2, color="0.3", label="recorded")
         ax.plot(t[order], fitted[order], "-", color="tab:orange", linewidth=1.2, label="fitted ±2σ")
-        ax.set_title(f"{name} [{telemetry.sensors[name].unit}]", fontsize=9)
+        ax.set_title(f"{name} [{units.symbol(telemetry.sensors[name].unit)}]", fontsize=9)
         ax.tick_params(labelsize=7)
     if names:
         axes[0].legend(fontsize=7)
@@ -105,7 +105,7 @@ def _residuals(fit: Fit, telemetry: Telemetry):
         ax.axhspan(-2 * noise, 2 * noise, color="tab:green", alpha=0.15)
         ax.axhline(0.0, color="0.5", linewidth=0.8)
         ax.plot(t, fitted - recorded, ".", markersize=2, color="tab:purple")
-        ax.set_title(f"{name} [{telemetry.sensors[name].unit}]", fontsize=9)
+        ax.set_title(f"{name} [{units.symbol(telemetry.sensors[name].unit)}]", fontsize=9)
         ax.tick_params(labelsize=7)
     figure.supxlabel("time from the recording's start (h)")
     figure.supylabel("fitted − recorded (band: ±2 noise σ)")
