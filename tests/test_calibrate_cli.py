@@ -92,6 +92,19 @@ def test_calibrate_writes_the_calibrated_scene_and_its_reports(calibrated):
     assert "wrote " in proc.stdout and "efficiency" in proc.stdout
 
 
+def test_a_float32_calibration_runs_and_says_which_estimate_is_at_its_bound(line):
+    """float32 runs the same fit (the Hessian's differences of gradients are coarser); c_p's upper bound
+    below its truth (1100) holds it there, and the run says so."""
+    proc = twin(line, *ARGS, "precision=float32", "calibrate.parameters.c_p.upper=1050", "hydra.run.dir=f32")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: at a bound: c_p: the data push past it" in proc.stderr
+    report = json.loads((line / "f32" / "calibration.json").read_text())
+    c_p, efficiency = report["parameters"]["c_p"], report["parameters"]["efficiency"]
+    assert c_p["at_bound"] and c_p["estimate"] == pytest.approx(1050.0)
+    truth = TRUTH["heaters.h1.efficiency"]
+    assert abs(efficiency["estimate"] - truth) < 3 * efficiency["sd"] and not efficiency["at_bound"]
+
+
 def _not_hdf5(folder) -> list[str]:
     (folder / "notes.h5").write_text("sensor,value\n")
     return ["telemetry=notes.h5"]

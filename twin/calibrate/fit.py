@@ -324,13 +324,24 @@ def _summary(problem: Problem, result, evaluate, history, iterations) -> Fit:
         history=tuple(history),
         iterations=tuple(iterations),
         converged=bool(result.success),
-        message=str(result.message),
+        message=_said(result),
         unidentifiable=_unidentifiable(names, hessian, correlation),
         noise_sd=noise_sd,
         observations=problem.obs,
         prediction=prediction,
         prediction_sd=band,
     )
+
+
+def _said(result) -> str:
+    """scipy's reason for stopping, with what its terse ones mean."""
+    message = str(result.message).strip()
+    if message.startswith("ABNORMAL"):
+        return (
+            "ABNORMAL: the line search found no lower loss along the search direction (the loss's rounding at "
+            "this precision — float64 resolves it — or an estimate pressed against a bound)"
+        )
+    return message
 
 
 def _hessian(evaluate, z: np.ndarray, k: int) -> np.ndarray:
