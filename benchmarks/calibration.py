@@ -67,11 +67,14 @@ def length_case(hours: float, repeats: int) -> dict:
     wrt = tuple(sorted({gradient._leaf_paths(params, path) for path in problem.wrt}))
     args = (problem.layout, problem.solver, problem.dt, problem.steps, problem.objective)
     forward, forward_compile = _compiled(gradient._run_program(*args, None), params, fixed)
-    grad, grad_compile = _compiled(gradient._run_program(*args, wrt), params, fixed)
+    moved = gradient._fixed_moved(problem.layout, params, wrt)
+    grad, grad_compile = _compiled(gradient._run_program(*args, wrt, moved), params, fixed)
+    every, _ = _compiled(gradient._run_program(*args, wrt), params, fixed)  # baseline: every Fixed leaf
     times = time_interleaved(
         {
             "forward": lambda: forward(params, fixed)[0].block_until_ready(),
             "gradient": lambda: _ready(grad(params, fixed)),
+            "gradient_every_fixed_leaf": lambda: _ready(every(params, fixed)),
         },
         repeats,
     )
@@ -85,6 +88,8 @@ def length_case(hours: float, repeats: int) -> dict:
         "forward_s": med["forward"],
         "gradient_s": med["gradient"],
         "gradient_over_forward": med["gradient"] / med["forward"],
+        "every_fixed_leaf_over_forward": med["gradient_every_fixed_leaf"] / med["forward"],
+        "fixed_leaves_differentiated": [int(m) for m in moved],
         "times_s": times,
         "compile_s": {"forward": forward_compile, "gradient": grad_compile},
         "forward_scratch_MB": forward.memory_analysis().temp_size_in_bytes / 1e6,

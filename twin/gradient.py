@@ -160,20 +160,52 @@ def _program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, obj
     What does not change in time (`step_mod.Fixed`, with the arm robots' duties) is computed by its own
     program, compiled once per layout, and enters the run's program as an input; the gradient reaches
     params through it by that program's pullback (`_whole_gradient`), added to the run's own."""
-    run = _run_program(layout, solver, dt, steps, objective, wrt)
     if wrt is None:
+        run = _run_program(layout, solver, dt, steps, objective, None, None)
         return lambda params: run(params, step_mod.fixed_terms_program(layout, params))
 
     def with_gradient(params: Params):
+        moved = _fixed_moved(layout, params, wrt) if wrt else None
+        run = _run_program(layout, solver, dt, steps, objective, wrt, moved)
         (value, aux), (direct, through_fixed) = run(params, step_mod.fixed_terms_program(layout, params))
         return (value, aux), _whole_gradient(layout, wrt, params, direct, through_fixed)
 
     return with_gradient
 
 
+_MOVED: dict = {}  # (layout, wrt) -> which leaves of Fixed the parameters wrt move
+
+
+def _fixed_moved(layout: Layout, params: Params, wrt: tuple[str, ...]) -> tuple[bool, ...]:
+    """Per leaf of `step_mod.Fixed`, whether the leaves `wrt` of params reach it (a JVP with a random
+    tangent in them: a leaf they do not reach gets an exact zero). The run differentiates only those:
+    the others' cotangents, accumulated over every step, are most of a reverse pass (the thermal
+    coefficients), and a calibration's unknowns rarely touch them."""
+    key = (layout, wrt)
+    if key not in _MOVED:
+        rng = np.random.default_rng(0)
+        leaves = jax.tree_util.tree_leaves_with_path(params)
+        tangent = [
+            jnp.asarray(rng.uniform(0.5, 1.5, np.shape(x)), x.dtype) if _path(p) in wrt else jnp.zeros_like(x)
+            for p, x in leaves
+        ]
+        tangent = jax.tree.unflatten(jax.tree.structure(params), tangent)
+        _, moved = _fixed_jvp(layout, params, tangent)
+        _MOVED[key] = tuple(
+            x.dtype != jax.dtypes.float0 and bool(np.any(np.asarray(x) != 0)) for x in jax.tree.leaves(moved)
+        )
+    return _MOVED[key]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _fixed_jvp(layout: Layout, params: Params, tangent: Params):
+    return jax.jvp(functools.partial(step_mod.fixed_terms, layout), (params,), (tangent,))
+
+
 @functools.lru_cache(maxsize=PROGRAMS)
-def _run_program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, objective: Callable, wrt):
-    """The jitted (params, fixed) -> evaluation, or value and gradient in both (wrt not None)."""
+def _run_program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int, objective: Callable, wrt, moved=None):
+    """The jitted (params, fixed) -> evaluation, or value and gradient in both (wrt not None); with
+    `moved` (per leaf of Fixed), the leaves it marks False are held (their cotangent zero)."""
     run = time_loop.trajectory(step_mod.make_step(layout, solver, dt), dt, steps, checkpointed=True)
 
     def value(params: Params, fixed: step_mod.Fixed):
@@ -195,6 +227,9 @@ def _run_program(layout: Layout, solver: step_mod.Solver, dt: float, steps: int,
         return jax.jit(jax.value_and_grad(value, argnums=(0, 1), has_aux=True))
 
     def partial(params: Params, fixed: step_mod.Fixed):  # the leaves not chosen held: no reverse pass for them
+        if moved is not None:
+            leaves, tree = jax.tree.flatten(fixed)
+            fixed = jax.tree.unflatten(tree, [x if m else jax.lax.stop_gradient(x) for x, m in zip(leaves, moved)])
         return value(_only(params, wrt, held=jax.lax.stop_gradient(params)), fixed)
 
     return jax.jit(jax.value_and_grad(partial, argnums=(0, 1), has_aux=True))
