@@ -133,6 +133,25 @@ def test_a_second_call_with_new_values_does_not_compile():
     assert np.isfinite(float(value))
 
 
+def test_a_few_parameters_gradient_equals_the_whole_gradients_entries():
+    """wrt differentiates only the loop-invariant terms its leaves can reach (twin.gradient._fixed_moved,
+    from the traced program): leaves that reach them (heater efficiency: the heater loads; the tool
+    mass: the robots' duties and pick times) and one that does not (part c_p) get the whole gradient's
+    values. Measured: bit-equal; 1e-12 relative allows another summation order."""
+    layout, params, solver = _default_scene()
+    leaves = ("heater_efficiency", "arms[0].tool.mass", "part_c_p")
+    _, whole, _ = twin.value_and_grad(objective, layout, params, solver, duration=DURATION)
+    _, few, _ = twin.value_and_grad(objective, layout, params, solver, duration=DURATION, wrt=leaves)
+    paths = {twin.gradient._path(p): np.asarray(x) for p, x in jax.tree_util.tree_leaves_with_path(whole)}
+    for path, x in jax.tree_util.tree_leaves_with_path(few):
+        name = twin.gradient._path(path)
+        if name in leaves:
+            assert np.any(paths[name] != 0), name
+            np.testing.assert_allclose(np.asarray(x), paths[name], rtol=1e-12, err_msg=name)
+        else:
+            assert not np.any(np.asarray(x)), name
+
+
 def test_bad_objectives_and_paths_are_one_line_errors():
     layout, params, solver = _default_scene()
     cases = [

@@ -543,22 +543,18 @@ def _calibrate(cfg: DictConfig) -> None:
         _fail("calibrate", err)
     except OSError as err:
         _cannot_write("its files", _RUN_DIR, err, "calibrate")
-    _report_calibration(fit, run.calibrate.unknowns(), written)
+    _report_calibration(fit, written)
 
 
-def _report_calibration(fit, parameters, written: list[Path]) -> None:
+def _report_calibration(fit, written: list[Path]) -> None:
     state = "converged" if fit.converged else f"stopped: {fit.message}"
     print(f"twin calibrate: {len(fit.iterations)} iterations, {len(fit.history)} evaluations, {state}")
     width = max(len(n) for n in fit.names)
     for name, value, sd in zip(fit.names, fit.estimate, fit.sd):
         print(f"  {name:<{width}}  {value:.6g} ± {sd:.2g}  ({100 * sd / abs(value) if value else float('inf'):.2g} %)")
-    lower, upper = zip(*((p.lower, p.upper) for p in parameters))
-    at_bound = [
-        n for n, v, lo, hi in zip(fit.names, fit.estimate, lower, upper) if np.isclose(v, lo) or np.isclose(v, hi)
-    ]
-    if at_bound:
+    if fit.at_bound:
         print(
-            f"twin calibrate: warning: at a bound: {', '.join(at_bound)}: the data push past it, and its σ "
+            f"twin calibrate: warning: at a bound: {', '.join(fit.at_bound)}: the data push past it, and its σ "
             "describes the bound, not the value; widen the bounds or check the scene and the sensors",
             file=sys.stderr,
         )

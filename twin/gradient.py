@@ -34,6 +34,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.extend import core as jax_core
 
 from twin import status as status_mod
 from twin import step as step_mod
@@ -177,29 +178,21 @@ _MOVED: dict = {}  # (layout, wrt) -> which leaves of Fixed the parameters wrt m
 
 
 def _fixed_moved(layout: Layout, params: Params, wrt: tuple[str, ...]) -> tuple[bool, ...]:
-    """Per leaf of `step_mod.Fixed`, whether the leaves `wrt` of params reach it (a JVP with a random
-    tangent in them: a leaf they do not reach gets an exact zero). The run differentiates only those:
-    the others' cotangents, accumulated over every step, are most of a reverse pass (the thermal
-    coefficients), and a calibration's unknowns rarely touch them."""
+    """Per leaf of `step_mod.Fixed`, whether the leaves `wrt` of params can reach it: every output of
+    `fixed_terms`'s traced program that an equation fed by them writes (structural, so true at any
+    parameter values; a nested program counts whole). The run differentiates only those: the others'
+    cotangents, accumulated over every step, are most of a reverse pass (the thermal coefficients),
+    and a calibration's unknowns rarely touch them."""
     key = (layout, wrt)
     if key not in _MOVED:
-        rng = np.random.default_rng(0)
-        leaves = jax.tree_util.tree_leaves_with_path(params)
-        tangent = [
-            jnp.asarray(rng.uniform(0.5, 1.5, np.shape(x)), x.dtype) if _path(p) in wrt else jnp.zeros_like(x)
-            for p, x in leaves
-        ]
-        tangent = jax.tree.unflatten(jax.tree.structure(params), tangent)
-        _, moved = _fixed_jvp(layout, params, tangent)
-        _MOVED[key] = tuple(
-            x.dtype != jax.dtypes.float0 and bool(np.any(np.asarray(x) != 0)) for x in jax.tree.leaves(moved)
-        )
+        program = jax.make_jaxpr(functools.partial(step_mod.fixed_terms, layout))(params).jaxpr
+        paths = [_path(p) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
+        reached = {v for v, path in zip(program.invars, paths) if path in wrt}
+        for eqn in program.eqns:
+            if any(not isinstance(v, jax_core.Literal) and v in reached for v in eqn.invars):
+                reached.update(eqn.outvars)
+        _MOVED[key] = tuple(not isinstance(v, jax_core.Literal) and v in reached for v in program.outvars)
     return _MOVED[key]
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _fixed_jvp(layout: Layout, params: Params, tangent: Params):
-    return jax.jvp(functools.partial(step_mod.fixed_terms, layout), (params,), (tangent,))
 
 
 @functools.lru_cache(maxsize=PROGRAMS)

@@ -68,6 +68,7 @@ BAND_STEP = 1e-4  # relative, of each value, for the prediction's sensitivities
 HUBER_K = 1.345  # in units of sᵢ: 95 % efficiency at Gaussian noise
 ESTIMATED_FLOOR = 1e-3  # an estimated σ's floor, relative to the spread of the sensor's recorded values
 MODELS = ("gaussian", "huber")
+BOUND_RTOL = 1e-6  # an estimate this close to a bound (relative) is on it
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Fit:
     converged: bool
     message: str
     unidentifiable: tuple[str, ...]
+    at_bound: tuple[str, ...]  # estimates on a bound: the data push past it, and σ describes the bound
     noise_sd: dict[str, float]  # per sensor, in the twin's unit: given or estimated from the residuals
     observations: Observations
     prediction: np.ndarray  # (m,) the twin at every sample, at the estimate (twin's unit)
@@ -326,6 +328,11 @@ def _summary(problem: Problem, result, evaluate, history, iterations) -> Fit:
         converged=bool(result.success),
         message=_said(result),
         unidentifiable=_unidentifiable(names, hessian, correlation),
+        at_bound=tuple(
+            p.label
+            for p, v in zip(problem.parameters, estimate)
+            if np.isclose(v, p.lower, rtol=BOUND_RTOL, atol=0) or np.isclose(v, p.upper, rtol=BOUND_RTOL, atol=0)
+        ),
         noise_sd=noise_sd,
         observations=problem.obs,
         prediction=prediction,

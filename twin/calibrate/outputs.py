@@ -90,7 +90,7 @@ def summary(fit: Fit, telemetry: Telemetry, parameters, telemetry_path: str) -> 
             "interval_95": [float(low), float(high)],
             "scale": p.scale,
             "bounds": [p.lower, p.upper],
-            "at_bound": bool(np.isclose(estimate, p.lower, rtol=1e-6) or np.isclose(estimate, p.upper, rtol=1e-6)),
+            "at_bound": p.label in fit.at_bound,
         }
         if p.label in fit.profiles:
             params[p.label]["profile_interval_95"] = list(fit.profiles[p.label].interval_95)
